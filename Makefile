@@ -1,0 +1,30 @@
+# Two entry points, kept in step with README.md and .ci/run.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# argostranslate -> stanza -> torch: install the CPU build first, or pip fetches a multi-GB CUDA build.
+# (Outside this project's machines: TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu")
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: venv run test lint bench
+
+$(BIN)/monitor: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH_SPEC)
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/monitor
+
+venv: $(BIN)/monitor
+
+run: venv
+	$(BIN)/monitor --config feeds.yaml fetch
+	$(BIN)/monitor --config feeds.yaml feeds list
+
+test: venv
+	$(BIN)/ruff check monitor tests bench
+	$(BIN)/mypy monitor
+	$(BIN)/pytest -q
+
+bench: venv
+	$(BIN)/python bench/bench_pipeline.py

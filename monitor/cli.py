@@ -1,0 +1,214 @@
+"""Command line: each command is a thin wrapper over the library."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .app import open_app, open_store
+from .config import DEFAULT_CONFIG, Config, load_config
+from .errors import ConfigError, MonitorError
+from .export import write_csv, write_jsonl
+from .pipeline import FeedOutcome, PassSummary
+
+EXIT_CONFIG = 2
+
+
+def _safe(text: str | None, limit: int = 200) -> str:
+    """Feed-supplied text for a terminal: no control characters or escape sequences."""
+    if text is None:
+        return ""
+    clean = "".join(ch if ch.isprintable() else " " for ch in text)
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+class Context:
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_path)
+            except ConfigError as exc:
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(EXIT_CONFIG)
+        return self._config
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="MONITOR_CONFIG",
+              default=DEFAULT_CONFIG, show_default=True, show_envvar=True, help="The feeds.yaml to use.")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__, prog_name="monitor")
+@click.pass_context
+def main(ctx: click.Context, config_path: Path, verbose: int) -> None:
+    """Multilingual news monitoring: fetch feeds, extract full text, detect language,
+    flag watchlist matches, translate to English and mail a daily digest."""
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context(config_path)
+
+
+@main.command()
+@pass_ctx
+def fetch(ctx: Context) -> None:
+    """Run one pass over every enabled feed now and store what is new."""
+    config = ctx.config
+    feeds = config.enabled_feeds
+    show_bar = sys.stderr.isatty()
+
+    async def run() -> PassSummary:
+        async with open_app(config) as app:
+            if not show_bar:
+                return await app.pipeline().run_pass(feeds)
+            with click.progressbar(length=len(feeds), label="Fetching feeds", file=sys.stderr) as bar:
+                def done(_: FeedOutcome) -> None:
+                    bar.update(1)
+                return await app.pipeline().run_pass(feeds, on_feed_done=done)
+
+    try:
+        summary = asyncio.run(run())
+    except MonitorError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _print_summary(summary)
+
+
+def _print_summary(summary: PassSummary) -> None:
+    seconds = (summary.finished - summary.started).total_seconds()
+    counts: dict[str, int] = {}
+    for o in summary.outcomes:
+        counts[o.status] = counts.get(o.status, 0) + 1
+    states = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    click.echo(f"{len(summary.outcomes)} feeds ({states}): {summary.new_articles} new articles, "
+               f"{summary.flagged} flagged, in {seconds:.1f}s")
+    for o in summary.outcomes:
+        if o.status in ("failed", "disabled"):
+            click.echo(f"  {o.status.upper()}: {_safe(o.feed.name)} <{_safe(o.feed.url)}>: {_safe(o.error, 300)}")
+        elif o.page_failures:
+            click.echo(f"  note: {_safe(o.feed.name)}: {o.page_failures} page(s) could not be fetched or extracted;"
+                       " the feed's own text was used")
+
+
+@main.command()
+@click.option("--flagged", is_flag=True, help="Only articles flagged by a watchlist.")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
+              help="Output format.")
+@pass_ctx
+def export(ctx: Context, flagged: bool, fmt: str) -> None:
+    """Write stored articles to stdout as JSON Lines or CSV."""
+    with open_store(ctx.config) as store:
+        articles = store.articles(flagged=True if flagged else None)
+        writer = write_jsonl if fmt == "jsonl" else write_csv
+        writer(articles, sys.stdout)
+
+
+@main.group()
+def feeds() -> None:
+    """Inspect configured feeds."""
+
+
+@feeds.command("list")
+@pass_ctx
+def feeds_list(ctx: Context) -> None:
+    """Show each feed's status, last fetch, last error and article counts."""
+    config = ctx.config
+    with open_store(config) as store:
+        rows = {r.state.url: r for r in store.feed_rows()}
+    for feed in config.feeds:
+        row = rows.get(feed.url)
+        if not feed.enabled:
+            status = "disabled (config)"
+        elif row is None:
+            status = "never fetched"
+        elif row.state.disabled_reason:
+            status = "disabled"
+        elif row.state.consecutive_failures:
+            status = f"FAILING x{row.state.consecutive_failures}"
+        else:
+            status = "ok"
+        click.echo(f"{_safe(feed.name)}  <{_safe(feed.url)}>")
+        click.echo(f"    status: {status}")
+        if row is not None:
+            last = row.state.last_fetched.isoformat() if row.state.last_fetched else "-"
+            click.echo(f"    last fetch: {last}   articles: {row.articles} ({row.flagged} flagged)")
+            if row.state.next_attempt and row.state.consecutive_failures:
+                click.echo(f"    next attempt: {row.state.next_attempt.isoformat()}")
+            if row.state.last_error:
+                click.echo(f"    last error: {_safe(row.state.last_error, 400)}")
+            if row.state.disabled_reason:
+                click.echo(f"    {_safe(row.state.disabled_reason, 400)}")
+
+
+@feeds.command("check")
+@pass_ctx
+def feeds_check(ctx: Context) -> None:
+    """Validate the configuration and probe each feed once (nothing is stored)."""
+    from .feeds import parse_feed
+    from .fetching import FEED_ACCEPT
+
+    config = ctx.config
+    click.echo(f"{config.path}: valid; {len(config.feeds)} feeds, {len(config.watchlists)} watchlist(s), "
+               f"database {config.database}")
+
+    async def probe() -> list[tuple[str, str]]:
+        results: list[tuple[str, str]] = []
+        async with open_app(config) as app:
+            async def one(url: str) -> str:
+                try:
+                    response = await app.fetcher.fetch(url, accept=FEED_ACCEPT)
+                    parsed = parse_feed(response.content, response.url, response.headers)
+                except MonitorError as exc:
+                    return f"FAILED: {exc}"
+                return f"ok: {len(parsed.entries)} entries, declared language {parsed.language or '-'}"
+            outcomes = await asyncio.gather(*(one(f.url) for f in config.enabled_feeds))
+            results = [(f.name, o) for f, o in zip(config.enabled_feeds, outcomes, strict=True)]
+        return results
+
+    failed = 0
+    for name, outcome in asyncio.run(probe()):
+        failed += outcome.startswith("FAILED")
+        click.echo(f"  {_safe(name)}: {_safe(outcome, 400)}")
+    if failed:
+        click.echo(f"{failed} feed(s) failed the probe")
+        sys.exit(1)
+
+
+@main.command("eval")
+@click.argument("labelled", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--floors", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON file of minimum figures; exit 1 when one is not met.")
+@pass_ctx
+def eval_command(ctx: Context, labelled: Path, floors: Path | None) -> None:
+    """Measure language ID and watchlists on a labelled JSONL set, per language."""
+    import json
+
+    from .evaluation import check_floors, evaluate, format_report
+    from .language import LanguageDetector
+
+    report = evaluate(labelled, LanguageDetector(), ctx.config.watchlists if ctx.config_path.exists()
+                      else _default_watchlists())
+    click.echo(format_report(report))
+    if floors is not None:
+        problems = check_floors(report, json.loads(floors.read_text(encoding="utf-8")))
+        for p in problems:
+            click.echo(f"BELOW FLOOR: {p}", err=True)
+        if problems:
+            sys.exit(1)
+
+
+def _default_watchlists() -> Any:
+    from .watchlists import default_watchlists
+
+    return default_watchlists()

@@ -1,0 +1,158 @@
+"""Article text: decode page bytes, extract the main text with trafilatura, and
+choose between page text and the feed's own text. Never touches the network."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Mapping
+
+import lxml.etree
+import lxml.html
+import trafilatura
+from charset_normalizer import from_bytes
+
+from .errors import ExtractionError
+from .models import Extracted, FeedEntry, TextSource
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
+# Declared legacy charsets are decoded with their supersets: pages that say
+# GB2312 routinely contain GBK/GB18030 characters, Big5 pages HKSCS ones.
+_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "big5": "big5hkscs",
+              "cp950": "big5hkscs", "iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252",
+              "us-ascii": "cp1252"}
+_BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr",
+               "table", "section", "article", "pre", "figcaption", "dd", "dt", "hr"}
+_DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg")
+
+
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    name = name.strip().strip("\"'").lower()
+    name = _SUPERSETS.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_html(content: bytes, headers: Mapping[str, str] | None = None) -> str:
+    """Bytes of an HTML page to text: BOM, then HTTP charset, then <meta>, then UTF-8, then detection."""
+    if content.startswith(codecs.BOM_UTF8):
+        return content[3:].decode("utf-8", "replace")
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return content.decode("utf-16", "replace")
+    declared: list[str] = []
+    content_type = {k.lower(): v for k, v in (headers or {}).items()}.get("content-type", "")
+    m = _HEADER_CHARSET.search(content_type)
+    if m:
+        declared.append(m.group(1))
+    m2 = _META_CHARSET.search(content[:8192])
+    if m2:
+        declared.append(m2.group(1).decode("ascii", "replace"))
+    for name in declared:
+        codec = _codec(name)
+        if codec is None:
+            continue
+        try:
+            return content.decode(codec)
+        except UnicodeDecodeError:
+            continue  # a wrong declaration: try the next clue
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(content[:200_000]).best()
+    if best is not None and best.encoding:
+        return content.decode(best.encoding, "replace")
+    return content.decode("utf-8", "replace")
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment (feed summaries/content), paragraphs kept as blank lines."""
+    if not fragment or "<" not in fragment:
+        return _tidy(lxml.html.fromstring(f"<p>{fragment}</p>").text_content()) if "&" in fragment else _tidy(fragment)
+    try:
+        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+    except (lxml.etree.ParserError, ValueError):
+        return _tidy(re.sub(r"<[^>]+>", " ", fragment))
+    for bad in root.iter(*_DROP_TAGS):
+        bad.drop_tree()
+    parts: list[str] = []
+
+    def walk(el: lxml.html.HtmlElement) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in _BLOCK_TAGS:
+            parts.append("\n\n")
+        if el.text:
+            parts.append(el.text)
+        for child in el:
+            walk(child)
+            if child.tail:
+                parts.append(child.tail)
+        if tag in _BLOCK_TAGS:
+            parts.append("\n\n")
+
+    walk(root)
+    return _tidy("".join(parts))
+
+
+def _tidy(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\xa0", " ")
+    lines = [re.sub(r"[ \t\f\v]+", " ", line).strip() for line in text.split("\n")]
+    out = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", out).strip()
+
+
+def extract(html: str, url: str | None = None) -> Extracted:
+    """Main text of an article page with trafilatura. Raises ExtractionError when there is none."""
+    if not html.strip():
+        raise ExtractionError(f"empty page ({url})")
+    try:
+        doc = trafilatura.bare_extraction(
+            html,
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            favor_recall=True,
+        )
+    except (ValueError, TypeError, lxml.etree.LxmlError) as exc:
+        raise ExtractionError(f"trafilatura failed on {url}: {type(exc).__name__}: {exc}") from exc
+    if doc is None or isinstance(doc, dict):
+        raise ExtractionError(f"no article text found ({url})")
+    text = _tidy(str(doc.text or ""))
+    if not text:
+        raise ExtractionError(f"no article text found ({url})")
+    return Extracted(
+        text=text,
+        source=TextSource.PAGE,
+        title=str(doc.title).strip() if doc.title else None,
+        canonical_url=str(doc.url) if doc.url else None,
+        language=str(doc.language) if doc.language else None,
+    )
+
+
+def choose_text(page: Extracted | None, entry: FeedEntry, min_chars: int) -> Extracted:
+    """Pick the article's text: the page when it yielded enough, else the feed's content or summary."""
+    feed_content = entry.content.strip()
+    feed_summary = entry.summary.strip()
+    if page is not None and len(page.text) >= min_chars:
+        return page
+    # the page gave too little: prefer whichever is longest of what we have
+    candidates: list[Extracted] = []
+    if page is not None:
+        candidates.append(page)
+    if feed_content:
+        candidates.append(Extracted(text=feed_content, source=TextSource.FEED_CONTENT))
+    if feed_summary:
+        candidates.append(Extracted(text=feed_summary, source=TextSource.FEED_SUMMARY))
+    if not candidates:
+        return Extracted(text="", source=TextSource.NONE)
+    best = max(candidates, key=lambda c: len(c.text))
+    if page is not None and best is not page:
+        return Extracted(text=best.text, source=best.source, title=page.title,
+                         canonical_url=page.canonical_url, language=page.language)
+    return best

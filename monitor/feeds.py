@@ -1,0 +1,189 @@
+"""Parse feed bytes with feedparser into :class:`ParsedFeed` (pure: no network).
+
+feedparser reads RSS 0.9x/1.0/2.0, Atom and JSON Feed. The bytes are handed
+over together with the response headers so a charset declared by the server
+(GB2312, Big5, ...) is honoured. Entry identity: the GUID/id, else the
+canonical link, else a hash of title and date.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import feedparser
+from dateutil import parser as dateparser
+
+from .errors import FeedParseError
+from .extraction import html_to_text
+from .models import FeedEntry, ParsedFeed
+
+_TRACKING_PARAMS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|at_medium|at_campaign)$", re.I)
+_FEED_LINK = re.compile(
+    rb"<link[^>]+type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.I
+)
+_HREF = re.compile(rb"href=[\"']([^\"']+)[\"']", re.I)
+# feedparser complaints that still leave a usable feed
+_HARMLESS_BOZO = ("CharacterEncodingOverride", "NonXMLContentType")
+
+# feedparser resolves entities itself; refuse DTDs with entity declarations
+# outright (billion laughs, external entities) rather than trusting each parser.
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
+
+
+def canonical_url(url: str) -> str:
+    """Normalise a link for identity: lower-case host, no fragment, no tracking params."""
+    parts = urlsplit(url.strip())
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if not _TRACKING_PARAMS.match(k)])
+    netloc = parts.netloc.lower()
+    if netloc.endswith(":80") and parts.scheme == "http":
+        netloc = netloc[:-3]
+    if netloc.endswith(":443") and parts.scheme == "https":
+        netloc = netloc[:-4]
+    path = parts.path or "/"
+    return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
+
+
+def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
+    """Parse a feed body. Raises FeedParseError when it is not a feed at all."""
+    if not content.strip():
+        raise FeedParseError("empty body", url=url)
+    if _ENTITY_DECL.search(content[:65536]):
+        raise FeedParseError("feed declares XML entities (DTD); refused for safety", url=url)
+    response_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    response_headers.setdefault("content-location", url)
+    parsed: Any = feedparser.parse(content, response_headers=response_headers, sanitize_html=True,
+                                   resolve_relative_uris=True)
+    bozo = parsed.get("bozo_exception")
+    bozo_text = f"{type(bozo).__name__}: {bozo}" if bozo is not None else None
+    entries_raw = parsed.get("entries") or []
+    version = parsed.get("version") or ""
+    if not entries_raw and not version:
+        hint = ""
+        advertised = discover_feed_links(content, url)
+        if advertised:
+            hint = f"; the page advertises a feed at {advertised[0]}"
+        reason = bozo_text or "no feed elements found"
+        raise FeedParseError(f"not a feed ({reason}){hint}", url=url)
+
+    feed_meta = parsed.get("feed") or {}
+    entries: list[FeedEntry] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(entries_raw):
+        try:
+            entry = _entry(raw, url)
+        except (ValueError, TypeError, KeyError) as exc:
+            problems.append(f"entry {index}: {type(exc).__name__}: {exc}")
+            continue
+        if entry is None:
+            problems.append(f"entry {index}: no id, link or title; skipped")
+            continue
+        if entry.key in seen:
+            continue
+        seen.add(entry.key)
+        entries.append(entry)
+    if bozo is not None and type(bozo).__name__ in _HARMLESS_BOZO:
+        bozo_text = None
+    return ParsedFeed(
+        url=url,
+        title=_clean(str(feed_meta.get("title", ""))),
+        language=(str(feed_meta.get("language")) or None) if feed_meta.get("language") else None,
+        entries=tuple(entries),
+        bozo=bozo_text,
+        problems=tuple(problems),
+    )
+
+
+def discover_feed_links(content: bytes, base_url: str) -> list[str]:
+    """Feed URLs an HTML page advertises with <link rel=alternate type=...>."""
+    links: list[str] = []
+    for tag in _FEED_LINK.findall(content[:200_000]):
+        m = _HREF.search(tag)
+        if m:
+            links.append(urljoin(base_url, html.unescape(m.group(1).decode("utf-8", "replace"))))
+    return links
+
+
+def _entry(raw: Any, feed_url: str) -> FeedEntry | None:
+    link = _link(raw)
+    title = _clean(html_to_text(str(raw.get("title", "") or "")))
+    guid = str(raw.get("id", "") or "").strip()
+    summary = html_to_text(str(raw.get("summary", "") or ""))
+    content = ""
+    for block in raw.get("content") or []:
+        text = html_to_text(str(block.get("value", "") or ""))
+        if len(text) > len(content):
+            content = text
+    published = _date(raw)
+    if guid:
+        key = f"guid:{guid}"
+    elif link:
+        key = f"url:{canonical_url(link)}"
+    elif title:
+        basis = f"{feed_url}\n{title}\n{published.isoformat() if published else ''}"
+        key = "hash:" + hashlib.sha256(basis.encode()).hexdigest()[:32]
+    else:
+        return None
+    author = str(raw.get("author", "") or "").strip() or None
+    return FeedEntry(
+        feed_url=feed_url,
+        key=key,
+        link=link,
+        title=title,
+        summary=summary,
+        content=content,
+        published=published,
+        author=author,
+    )
+
+
+def _link(raw: Any) -> str | None:
+    candidates: list[str] = []
+    link = raw.get("link")
+    if link:
+        candidates.append(str(link))
+    for item in raw.get("links") or []:
+        if item.get("rel", "alternate") == "alternate" and item.get("href"):
+            candidates.append(str(item["href"]))
+    guid = str(raw.get("id", "") or "")
+    if raw.get("guidislink") and guid:
+        candidates.append(guid)
+    for candidate in candidates:
+        candidate = candidate.strip()
+        if urlsplit(candidate).scheme in ("http", "https"):
+            return candidate
+    return None
+
+
+def _date(raw: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = raw.get(key)
+        if value:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (OverflowError, ValueError, TypeError):
+                continue
+    for key in ("published", "updated", "created"):
+        text = raw.get(key)
+        if not text:
+            continue
+        try:
+            parsed = dateparser.parse(str(text), fuzzy=True)
+        except (ValueError, OverflowError, TypeError):
+            continue
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)  # a bare local time: assume UTC, better than nothing
+        return parsed.astimezone(UTC)
+    return None
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()

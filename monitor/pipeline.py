@@ -1,0 +1,229 @@
+"""The thin I/O layer: fetch feeds and pages, hand the bytes to the pure stages,
+store the results. Per-feed and per-page errors from the MonitorError tree are
+recorded as values and the pass goes on; anything else is a bug and propagates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from .config import FetchSettings
+from .errors import FeedParseError, FetchError, HTTPStatusError, MonitorError
+from .extraction import choose_text, decode_html, extract
+from .feeds import parse_feed
+from .fetching import FEED_ACCEPT, Fetcher
+from .language import LanguageDetector
+from .models import Article, Extracted, FeedConfig, FeedEntry, FeedState, TranslationState
+from .storage import Store
+from .watchlists import Watchlist, match
+
+log = logging.getLogger(__name__)
+
+BACKOFF_CAP = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    feed: FeedConfig
+    status: str  # ok | not-modified | unchanged | failed | disabled
+    entries: int = 0
+    new_articles: int = 0
+    flagged: int = 0
+    page_failures: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PassSummary:
+    outcomes: tuple[FeedOutcome, ...]
+    started: datetime
+    finished: datetime
+
+    @property
+    def failed(self) -> tuple[FeedOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.status == "failed")
+
+    @property
+    def new_articles(self) -> int:
+        return sum(o.new_articles for o in self.outcomes)
+
+    @property
+    def flagged(self) -> int:
+        return sum(o.flagged for o in self.outcomes)
+
+
+# -- the pure decide step --------------------------------------------------------
+
+
+def build_article(
+    entry: FeedEntry,
+    feed: FeedConfig,
+    page: Extracted | None,
+    *,
+    feed_language: str | None,
+    detector: LanguageDetector,
+    watchlists: Sequence[Watchlist],
+    now: datetime,
+    min_chars: int,
+    errors: tuple[str, ...] = (),
+) -> Article:
+    """Everything about one article that needs no I/O: text choice, language, watchlist matches."""
+    chosen = choose_text(page, entry, min_chars)
+    title = entry.title or (chosen.title or "") or (page.title if page and page.title else "")
+    hint = feed.language or feed_language or (page.language if page else None)
+    language = detector.detect(title, chosen.text, hint)
+    matches = match(watchlists, title, chosen.text, language.code)
+    translation = TranslationState.NOT_NEEDED if language.code in ("en", "und") else TranslationState.PENDING
+    return Article(
+        key=entry.key,
+        feed_url=feed.url,
+        feed_name=feed.name,
+        url=entry.link,
+        title=title,
+        text=chosen.text,
+        text_source=chosen.source,
+        published=entry.published,
+        fetched=now,
+        language=language,
+        matches=matches,
+        translation=translation,
+        errors=errors,
+    )
+
+
+def next_state_after_failure(state: FeedState, feed: FeedConfig, error: MonitorError, now: datetime) -> FeedState:
+    """Record a failure: exponential backoff from the feed's interval, capped; 410 disables."""
+    failures = state.consecutive_failures + 1
+    delay = min(feed.interval * (2 ** min(failures - 1, 16)), max(BACKOFF_CAP, feed.interval))
+    if isinstance(error, HTTPStatusError) and error.retry_after:
+        delay = max(delay, timedelta(seconds=error.retry_after))
+    disabled = state.disabled_reason
+    if isinstance(error, HTTPStatusError) and error.status == 410:
+        disabled = "HTTP 410 Gone: the feed was removed; fix its URL in the config to re-enable"
+    return replace(state, last_fetched=now, last_error=str(error), consecutive_failures=failures,
+                   next_attempt=now + delay, disabled_reason=disabled)
+
+
+# -- the I/O layer -----------------------------------------------------------------
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        fetcher: Fetcher,
+        store: Store,
+        detector: LanguageDetector,
+        watchlists: Sequence[Watchlist],
+        settings: FetchSettings,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.fetcher = fetcher
+        self.store = store
+        self.detector = detector
+        self.watchlists = tuple(watchlists)
+        self.settings = settings
+        self.clock = clock
+        self._pages = asyncio.Semaphore(settings.concurrency)
+
+    async def run_pass(
+        self, feeds: Sequence[FeedConfig], on_feed_done: Callable[[FeedOutcome], None] | None = None
+    ) -> PassSummary:
+        """One pass over ``feeds``; feeds run concurrently, each feed's failure is its own."""
+        started = self.clock()
+        gate = asyncio.Semaphore(max(1, self.settings.concurrency))
+
+        async def one(feed: FeedConfig) -> FeedOutcome:
+            async with gate:
+                outcome = await self.process_feed(feed)
+            if on_feed_done is not None:
+                on_feed_done(outcome)
+            return outcome
+
+        outcomes = await asyncio.gather(*(one(f) for f in feeds))
+        return PassSummary(outcomes=tuple(outcomes), started=started, finished=self.clock())
+
+    async def process_feed(self, feed: FeedConfig) -> FeedOutcome:
+        state = self.store.feed_state(feed.url)
+        if state.disabled_reason:
+            return FeedOutcome(feed=feed, status="disabled", error=state.disabled_reason)
+        now = self.clock()
+        try:
+            response = await self.fetcher.fetch(
+                feed.url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT
+            )
+        except FetchError as exc:
+            return self._failed(feed, state, exc, now)
+        if response.not_modified:
+            self.store.save_feed_state(replace(state, last_fetched=now, last_success=now, last_error=None,
+                                               consecutive_failures=0, next_attempt=now + feed.interval), feed.name)
+            return FeedOutcome(feed=feed, status="not-modified")
+        digest = hashlib.sha256(response.content).hexdigest()
+        validators = {"etag": response.headers.get("etag"), "last_modified": response.headers.get("last-modified")}
+        if digest == state.content_hash:
+            self.store.save_feed_state(replace(state, **validators, last_fetched=now, last_success=now,
+                                               last_error=None, consecutive_failures=0,
+                                               next_attempt=now + feed.interval), feed.name)
+            return FeedOutcome(feed=feed, status="unchanged")
+        try:
+            parsed = parse_feed(response.content, response.url, response.headers)
+        except FeedParseError as exc:
+            return self._failed(feed, state, exc, now)
+
+        new, flagged, page_failures = 0, 0, 0
+        fresh = [e for e in parsed.entries if not self.store.link_existing(e.key, e.link, feed.url)]
+        tasks = [asyncio.create_task(self._prepare(entry, feed, parsed.language)) for entry in fresh]
+        try:
+            for task in tasks:  # store in feed order, each in its own transaction
+                article = await task
+                if article.errors:
+                    page_failures += 1
+                if self.store.save_article(article) is not None:
+                    new += 1
+                    flagged += int(article.flagged)
+        finally:
+            for task in tasks:
+                task.cancel()
+        # validators and the content hash are saved only now, after every entry is stored:
+        # a crash before this point makes the next pass read the feed again and skip what is stored
+        problem = parsed.bozo if not parsed.entries else None
+        self.store.save_feed_state(
+            replace(state, **validators, content_hash=digest, last_fetched=now, last_success=now,
+                    last_error=problem, consecutive_failures=0, next_attempt=now + feed.interval),
+            feed.name,
+        )
+        for p in parsed.problems:
+            log.warning("%s: %s", feed.url, p)
+        return FeedOutcome(feed=feed, status="ok", entries=len(parsed.entries), new_articles=new, flagged=flagged,
+                           page_failures=page_failures)
+
+    def _failed(self, feed: FeedConfig, state: FeedState, exc: MonitorError, now: datetime) -> FeedOutcome:
+        log.warning("feed %s (%s) failed: %s", feed.name, feed.url, exc)
+        self.store.save_feed_state(next_state_after_failure(state, feed, exc, now), feed.name)
+        return FeedOutcome(feed=feed, status="failed", error=str(exc))
+
+    async def _prepare(self, entry: FeedEntry, feed: FeedConfig, feed_language: str | None) -> Article:
+        page: Extracted | None = None
+        errors: tuple[str, ...] = ()
+        if entry.link and self.settings.fetch_pages:
+            try:
+                async with self._pages:
+                    response = await self.fetcher.fetch(entry.link, untrusted=True)
+                page = await asyncio.to_thread(_extract_page, response.content, response.headers, response.url)
+            except MonitorError as exc:  # FetchError, ExtractionError: fall back to the feed's text
+                errors = (f"page: {exc}",)
+                log.info("page %s: %s; using the feed's text", entry.link, exc)
+        return await asyncio.to_thread(
+            build_article, entry, feed, page, feed_language=feed_language, detector=self.detector,
+            watchlists=self.watchlists, now=self.clock(), min_chars=self.settings.page_text_min_chars,
+            errors=errors,
+        )
+
+
+def _extract_page(content: bytes, headers: dict[str, str], url: str) -> Extracted:
+    return extract(decode_html(content, headers), url)

@@ -1,0 +1,522 @@
+"""Offline machine translation with Argos Translate packages, run efficiently.
+
+Packages are ordinary ``.argosmodel`` files (a zip of ``<name>/metadata.json``,
+``<name>/model/`` (CTranslate2) and ``<name>/sentencepiece.model``), installed
+into a directory of our own (``packages_dir``, by default under the monitor's
+data directory).
+
+How argostranslate is used, and why not more of it:
+
+* Package *reading* is argostranslate's: :class:`argostranslate.package.Package`
+  parses each installed package's ``metadata.json``. The directory is always
+  passed explicitly, so argostranslate's global ``settings.package_data_dir``
+  (read from ``ARGOS_PACKAGES_DIR`` at import time) is never read or mutated and
+  nothing leaks between :class:`Translator` instances. Note that importing
+  ``argostranslate.package`` still makes argostranslate create its own empty
+  data/config/cache folders under ``$HOME`` (an import side effect of
+  ``argostranslate/settings.py``); no package is read from or written there.
+* Installing is done here (:func:`install_package_file`), not with
+  ``argostranslate.package.install_from_path``: that one extracts into the global
+  settings directory, and imports ``argostranslate.translate``, which imports
+  stanza, spaCy and torch.
+* Inference bypasses ``argostranslate.translate``: its sentence splitters
+  (stanza/spaCy/MiniSBD) download models at run time, and its defaults (beam 4,
+  batches of 32 *tokens*, one paragraph at a time) are ~10x slower on CPU. We
+  split with :mod:`monitor.sentences`, tokenize with the package's SentencePiece
+  model and run ``ctranslate2.Translator.translate_batch`` once per call over the
+  unique, uncached sentences of all texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import shutil
+import tempfile
+import threading
+import unicodedata
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from packaging.version import InvalidVersion, Version
+
+from monitor.errors import ModelUnavailableError, TranslationError
+from monitor.sentences import max_chars_for, split_sentences
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INDEX_URL = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/index.json"
+DEFAULT_BATCH_SIZE = 2048  # sentences per CTranslate2 batch (batch_type "examples")
+MAX_INPUT_TOKENS = 200  # longer sentences are cut into pieces of at most this many tokens
+_CACHE_KEY_VERSION = "argos-v1"
+_NO_SPACE_TARGETS = frozenset({"zh", "zt", "ja"})  # join translated sentences without spaces
+_NOT_LANGUAGES = frozenset({"und", "mul", "mis", "zxx"})
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
+_PARAGRAPH_BREAK = re.compile(r"[^\S\n]*\n\s*")
+
+
+class TranslationCache(Protocol):
+    """Persistent sentence cache. Keys are opaque sha256 hex digests (see ``cache_key``)."""
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, str]: ...
+
+    def put_many(self, items: Mapping[str, str]) -> None: ...
+
+
+class MemoryTranslationCache:
+    """A dict-backed :class:`TranslationCache` (tests, one-off CLI runs)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, str] = {}
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, str]:
+        return {k: self.data[k] for k in keys if k in self.data}
+
+    def put_many(self, items: Mapping[str, str]) -> None:
+        self.data.update(items)
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledPackage:
+    from_code: str
+    to_code: str
+    version: str
+    path: Path
+    target_prefix: str = ""
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return (self.from_code, self.to_code)
+
+
+@dataclass(frozen=True, slots=True)
+class TranslationStats:
+    sentences: int  # model inputs actually sent to CTranslate2
+    cache_hits: int  # unique sentences answered by the cache
+    batches: int  # translate_batch calls (one per translate() that needed the model)
+    loaded_pairs: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Model:
+    package: InstalledPackage
+    translator: Any  # ctranslate2.Translator
+    tokenizer: Any  # sentencepiece.SentencePieceProcessor
+
+
+# -- language codes ------------------------------------------------------------
+
+
+def argos_code(language: str) -> str:
+    """Our language code ("sv", "zh-Hans", "zh-Hant", "en-GB") -> Argos code ("sv", "zh", "en").
+
+    Raises ValueError for codes that name no language ("und", "", "mul").
+    """
+    primary = re.split(r"[-_]", language.strip(), maxsplit=1)[0].lower()
+    if not _LANGUAGE_CODE.fullmatch(primary) or primary in _NOT_LANGUAGES:
+        raise ValueError(f"not a language code: {language!r}")
+    return primary
+
+
+def is_traditional_chinese(language: str) -> bool:
+    parts = [p.lower() for p in re.split(r"[-_]", language.strip())]
+    return parts[0] == "zh" and any(p in {"hant", "tw", "hk", "mo"} for p in parts[1:])
+
+
+def install_command(language: str, target: str = "en") -> str:
+    """The CLI command that installs the model for ``language`` -> ``target``."""
+    return f"monitor models install {argos_code(language)} {argos_code(target)}"
+
+
+# -- installed packages --------------------------------------------------------
+
+
+def _version_key(version: str) -> Version:
+    try:
+        return Version(version)
+    except InvalidVersion:
+        return Version("0")
+
+
+def _read_package(path: Path) -> InstalledPackage:
+    """Read one package directory with argostranslate's own Package class."""
+    from argostranslate.package import Package
+
+    pkg = Package(path)
+    if pkg.type != "translate" or not pkg.from_code or not pkg.to_code:
+        raise TranslationError(f"{path}: not a translation package (type {pkg.type!r})")
+    return InstalledPackage(
+        from_code=str(pkg.from_code),
+        to_code=str(pkg.to_code),
+        version=str(pkg.package_version),
+        path=path,
+        target_prefix=str(pkg.target_prefix or ""),
+    )
+
+
+def _scan(packages_dir: Path) -> list[InstalledPackage]:
+    if not packages_dir.is_dir():
+        return []
+    found: list[InstalledPackage] = []
+    for child in sorted(packages_dir.iterdir()):
+        if child.name.startswith(".") or not (child / "metadata.json").is_file():
+            continue
+        try:
+            found.append(_read_package(child))
+        except (OSError, ValueError, TranslationError) as exc:  # JSONDecodeError is a ValueError
+            log.warning("ignoring unreadable Argos package %s: %s", child, exc)
+    return found
+
+
+def _best_packages(packages_dir: Path) -> dict[tuple[str, str], InstalledPackage]:
+    best: dict[tuple[str, str], InstalledPackage] = {}
+    for pkg in _scan(packages_dir):
+        old = best.get(pkg.pair)
+        if old is None or _version_key(pkg.version) > _version_key(old.version):
+            best[pkg.pair] = pkg
+    return best
+
+
+def installed_pairs(packages_dir: Path) -> list[tuple[str, str, str]]:
+    """(from, to, version) of every usable package in ``packages_dir``, sorted."""
+    return sorted((p.from_code, p.to_code, p.version) for p in _best_packages(packages_dir).values())
+
+
+def install_package_file(path: Path, packages_dir: Path) -> None:
+    """Install an ``.argosmodel`` file into ``packages_dir``, replacing older packages of its pair.
+
+    The archive is checked (one top-level folder, metadata.json, model/model.bin,
+    sentencepiece.model, no path escapes), staged in a hidden folder and renamed
+    into place, so a Translator scanning concurrently never sees half a package.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TranslationError(f"{path}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise TranslationError(f"{path}: not an Argos package (an .argosmodel file is a zip archive)")
+    packages_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".installing-", dir=packages_dir))
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            tops = {n.split("/", 1)[0] for n in names}
+            if len(tops) != 1 or any(n.startswith("/") or ".." in n.split("/") for n in names):
+                raise TranslationError(f"{path}: expected exactly one top-level folder, got {sorted(tops)}")
+            top = tops.pop()
+            archive.extractall(staging)
+        staged = staging / top
+        for required in ("metadata.json", "model/model.bin", "sentencepiece.model"):
+            if not (staged / required).is_file():
+                raise TranslationError(f"{path}: {required} missing from the package")
+        try:
+            pkg = _read_package(staged)
+        except (OSError, ValueError) as exc:
+            raise TranslationError(f"{path}: unreadable metadata.json: {exc}") from exc
+        for old in _scan(packages_dir):
+            if old.pair == pkg.pair:
+                shutil.rmtree(old.path)
+        destination = packages_dir / top
+        if destination.exists():
+            shutil.rmtree(destination)
+        staged.rename(destination)
+        log.info("installed Argos package %s->%s %s in %s", pkg.from_code, pkg.to_code, pkg.version, destination)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise TranslationError(f"{path}: could not install: {exc}") from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def install_from_index(
+    source: str,
+    target: str,
+    packages_dir: Path,
+    *,
+    index_url: str = DEFAULT_INDEX_URL,
+    timeout: float = 60.0,
+) -> None:
+    """Download the newest ``source`` -> ``target`` package from the Argos index and install it.
+
+    Needs network access; raises TranslationError saying so when the index or the
+    package cannot be fetched.
+    """
+    src, tgt = argos_code(source), argos_code(target)
+    offline_hint = (
+        f"this needs network access; on an offline machine, fetch translate-{src}_{tgt}-*.argosmodel "
+        "elsewhere and install it from the file"
+    )
+    try:
+        with urllib.request.urlopen(index_url, timeout=timeout) as response:
+            index = json.loads(response.read())
+    except (urllib.error.URLError, OSError) as exc:
+        raise TranslationError(f"could not download the Argos package index {index_url}: {exc}; {offline_hint}") from exc
+    except ValueError as exc:
+        raise TranslationError(f"the Argos package index {index_url} is not valid JSON: {exc}") from exc
+    candidates = [
+        m for m in index if isinstance(m, dict)
+        and m.get("from_code") == src and m.get("to_code") == tgt and m.get("type", "translate") == "translate"
+    ]
+    if not candidates:
+        raise TranslationError(f"the Argos package index has no {src}->{tgt} package")
+    best = max(candidates, key=lambda m: _version_key(str(m.get("package_version", ""))))
+    errors: list[str] = []
+    packages_dir.mkdir(parents=True, exist_ok=True)
+    for link in best.get("links", []):
+        with tempfile.NamedTemporaryFile(dir=packages_dir, prefix=".download-", suffix=".argosmodel") as tmp:
+            try:
+                with urllib.request.urlopen(link, timeout=timeout) as response:
+                    shutil.copyfileobj(response, tmp)
+                tmp.flush()
+            except (urllib.error.URLError, OSError) as exc:
+                errors.append(f"{link}: {exc}")
+                continue
+            install_package_file(Path(tmp.name), packages_dir)
+            return
+    raise TranslationError(f"could not download the {src}->{tgt} package ({'; '.join(errors) or 'no links'}); "
+                           f"{offline_hint}")
+
+
+# -- translation ---------------------------------------------------------------
+
+
+def _normalise(sentence: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", sentence).split())
+
+
+def _needs_model(sentence: str) -> bool:
+    return any(ch.isalpha() for ch in sentence)
+
+
+def _chunk_tokens(tokens: list[str], limit: int) -> list[list[str]]:
+    """Cut a too-long token list into pieces of at most ``limit``, preferably after punctuation."""
+    chunks: list[list[str]] = []
+    while len(tokens) > limit:
+        cut = next((i + 1 for i in range(limit - 1, limit // 2, -1) if tokens[i].strip("▁") in {",", "，", ";", "；"}),
+                   limit)
+        chunks.append(tokens[:cut])
+        tokens = tokens[cut:]
+    return [*chunks, tokens] if tokens else chunks
+
+
+class Translator:
+    """Translates texts to ``target`` with the Argos packages installed in ``packages_dir``.
+
+    Build once per process; models are loaded lazily on first use and kept (one
+    per language pair) for the life of the object. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        packages_dir: Path,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        beam_size: int = 1,
+        cache: TranslationCache | None = None,
+        target: str = "en",
+        threads: int = 0,
+        inter_threads: int = 1,
+        compute_type: str = "auto",
+        max_input_tokens: int = MAX_INPUT_TOKENS,
+        max_decoding_length: int = 256,
+    ) -> None:
+        """``threads``: CTranslate2 intra_threads (0 = its default: the number of cores, at
+        most 4); ``inter_threads``: batches run in parallel (1 suits a 2-core machine)."""
+        for name, value, minimum in (("batch_size", batch_size, 1), ("beam_size", beam_size, 1),
+                                     ("threads", threads, 0), ("inter_threads", inter_threads, 1),
+                                     ("max_input_tokens", max_input_tokens, 8),
+                                     ("max_decoding_length", max_decoding_length, 1)):
+            if value < minimum:
+                raise ValueError(f"{name} must be >= {minimum}, got {value}")
+        self.packages_dir = Path(packages_dir)
+        self.batch_size = batch_size
+        self.beam_size = beam_size
+        self.cache = cache
+        self.target = argos_code(target)
+        self.threads = threads
+        self.inter_threads = inter_threads
+        self.compute_type = compute_type
+        self.max_input_tokens = max_input_tokens
+        self.max_decoding_length = max_decoding_length
+        self.calls = 0  # sentences (model inputs) sent to the model, over the object's life
+        self.cache_hits = 0
+        self.batches = 0
+        self._models: dict[tuple[str, str], _Model] = {}
+        self._t2s: Callable[[str], str] | None = None
+        self._lock = threading.Lock()
+
+    # -- what is installed ---------------------------------------------------
+
+    def available_pairs(self) -> frozenset[tuple[str, str]]:
+        """Installed (from, to) Argos code pairs; re-read from disk on every call."""
+        return frozenset(_best_packages(self.packages_dir)) | frozenset(self._models)
+
+    def can_translate(self, language: str) -> bool:
+        """True when ``language`` (ours: "sv", "zh-Hant", ...) is the target or has a model."""
+        try:
+            source = argos_code(language)
+        except ValueError:
+            return False
+        return source == self.target or (source, self.target) in self.available_pairs()
+
+    def stats(self) -> TranslationStats:
+        with self._lock:
+            return TranslationStats(self.calls, self.cache_hits, self.batches, tuple(sorted(self._models)))
+
+    # -- translating -----------------------------------------------------------
+
+    def translate(self, texts: Sequence[str], language: str) -> list[str]:
+        """Translate ``texts`` (titles, bodies, ...) from ``language``; one output per input.
+
+        All sentences of all texts go to the model in one batched call; line
+        breaks and blank lines are kept as they were. Sentences already in the
+        cache, or repeated within the call, are translated once. Texts already in
+        the target language come back unchanged.
+        """
+        if isinstance(texts, str):
+            raise TypeError("texts must be a sequence of strings, not a single str")
+        try:
+            source = argos_code(language)
+        except ValueError:
+            raise ModelUnavailableError(language, self.target, hint="the text's language is unknown") from None
+        if source == self.target:
+            return list(texts)
+        model = self._model(source, language)
+        if is_traditional_chinese(language):
+            texts = [self._to_simplified(t) for t in texts]
+
+        units: dict[str, int] = {}
+        layouts = [self._layout(text, source, units) for text in texts]
+        translations = self._translate_units(model, list(units))
+        joiner = "" if self.target in _NO_SPACE_TARGETS else " "
+        return [
+            "".join(part if isinstance(part, str) else joiner.join(translations[i] for i in part) for part in layout)
+            for layout in layouts
+        ]
+
+    def _layout(self, text: str, source: str, units: dict[str, int]) -> list[str | list[int]]:
+        """Text -> literal whitespace/line breaks interleaved with lists of sentence ids."""
+        layout: list[str | list[int]] = []
+        pos = 0
+        pieces = [*_PARAGRAPH_BREAK.finditer(text), None]
+        for match in pieces:
+            end = match.start() if match else len(text)
+            paragraph = text[pos:end]
+            stripped = paragraph.strip()
+            if stripped:
+                lead = paragraph[: len(paragraph) - len(paragraph.lstrip())]
+                trail = paragraph[len(paragraph.rstrip()):]
+                ids = [units.setdefault(s, len(units))
+                       for s in (_normalise(x) for x in split_sentences(stripped, source,
+                                                                         max_chars=max_chars_for(source))) if s]
+                layout.extend([lead, ids, trail])
+            else:
+                layout.append(paragraph)
+            if match:
+                layout.append(match.group())
+                pos = match.end()
+        return layout
+
+    def _translate_units(self, model: _Model, sentences: list[str]) -> list[str]:
+        results: dict[str, str] = {s: s for s in sentences if not _needs_model(s)}
+        keys = {s: self.cache_key(model.package, s) for s in sentences if s not in results}
+        if self.cache is not None and keys:
+            found = self.cache.get_many(list(keys.values()))
+            hits = {s: found[k] for s, k in keys.items() if k in found}
+            results.update(hits)
+            with self._lock:
+                self.cache_hits += len(hits)
+        todo = [s for s in sentences if s not in results]
+        if todo:
+            outputs = self._run(model, todo)
+            results.update(zip(todo, outputs, strict=True))
+            if self.cache is not None:
+                self.cache.put_many({keys[s]: out for s, out in zip(todo, outputs, strict=True)})
+        return [results[s] for s in sentences]
+
+    def cache_key(self, package: InstalledPackage, sentence: str) -> str:
+        """sha256 of model identity (pair, package version, beam size) + the normalised sentence."""
+        ident = "\x1f".join((_CACHE_KEY_VERSION, package.from_code, package.to_code, package.version,
+                             f"beam={self.beam_size}", _normalise(sentence)))
+        return hashlib.sha256(ident.encode("utf-8")).hexdigest()
+
+    def _run(self, model: _Model, sentences: list[str]) -> list[str]:
+        encoded: list[list[str]] = model.tokenizer.encode(sentences, out_type=str)
+        inputs: list[list[str]] = []
+        owners: list[int] = []
+        for i, tokens in enumerate(encoded):
+            for chunk in _chunk_tokens(tokens, self.max_input_tokens):
+                inputs.append(chunk)
+                owners.append(i)
+        prefix = model.package.target_prefix
+        try:
+            results = model.translator.translate_batch(
+                inputs,
+                target_prefix=[[prefix]] * len(inputs) if prefix else None,
+                max_batch_size=self.batch_size,
+                beam_size=self.beam_size,
+                num_hypotheses=1,
+                replace_unknowns=True,
+                max_decoding_length=self.max_decoding_length,
+                min_decoding_length=1,
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise TranslationError(f"CTranslate2 failed on {model.package.path.name}: {exc}") from exc
+        with self._lock:
+            self.calls += len(inputs)
+            self.batches += 1
+        parts: list[list[str]] = [[] for _ in sentences]
+        for owner, result in zip(owners, results, strict=True):
+            tokens = list(result.hypotheses[0])
+            if prefix and tokens[:1] == [prefix]:
+                tokens = tokens[1:]
+            text = str(model.tokenizer.decode_pieces(tokens)).strip()
+            if text:
+                parts[owner].append(text)
+        joiner = "" if self.target in _NO_SPACE_TARGETS else " "
+        return [joiner.join(p) for p in parts]
+
+    def _to_simplified(self, text: str) -> str:
+        if self._t2s is None:
+            import opencc
+
+            self._t2s = opencc.OpenCC("t2s").convert
+        return self._t2s(text)
+
+    def _model(self, source: str, language: str) -> _Model:
+        pair = (source, self.target)
+        with self._lock:
+            model = self._models.get(pair)
+            if model is None:
+                package = _best_packages(self.packages_dir).get(pair)
+                if package is None:
+                    raise ModelUnavailableError(language, self.target, hint=install_command(language, self.target))
+                model = self._load(package)
+                self._models[pair] = model
+            return model
+
+    def _load(self, package: InstalledPackage) -> _Model:
+        import ctranslate2
+        import sentencepiece
+
+        sp_path = package.path / "sentencepiece.model"
+        if not sp_path.is_file():
+            raise TranslationError(f"{package.path}: no sentencepiece.model (BPE packages are not supported)")
+        try:
+            tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(sp_path))
+            translator = ctranslate2.Translator(
+                str(package.path / "model"),
+                device="cpu",
+                compute_type=self.compute_type,
+                inter_threads=self.inter_threads,
+                intra_threads=self.threads,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise TranslationError(f"could not load the Argos package {package.path}: {exc}") from exc
+        log.info("loaded translation model %s->%s %s", package.from_code, package.to_code, package.version)
+        return _Model(package=package, translator=translator, tokenizer=tokenizer)

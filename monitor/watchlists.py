@@ -1,0 +1,512 @@
+"""Watchlists: weighted term rules, after EMM's alert language, matched in the original text.
+
+A watchlist has named **groups** of synonymous terms (an OR; every language's synonyms
+in the same group) and **rules** that combine groups with AND, optionally within a
+proximity window, with NOT groups. Each time a rule is satisfied it scores
+``rule.weight x weight of the term from its first group`` (x ``title_weight`` in the
+title), counted at most ``max_count`` times per rule and field. The article is flagged
+when the total reaches ``threshold`` and no group listed under the watchlist's ``not``
+occurs. YAML schema (see ``monitor/data/chip-export-controls.yaml``)::
+
+    name: chip-export-controls        # required
+    description: free text
+    threshold: 4                      # required, > 0
+    title_weight: 2                   # default 2
+    max_count: 3                      # default 3
+    groups:                           # required: group name -> list of terms
+      control: [export control*, exportrestriktion*, 出口管制]
+      chip: [chip, chips, "*chip*", 芯片, {term: H20, weight: 2}]
+      bis: [{term: BIS, exact_case: true}]
+    rules:                            # required
+      - name: control near chip       # default "rule N"
+        all: [control, chip]          # required: AND of groups
+        not: [chemistry]              # optional; within the window when there is one
+        within: 20                    # optional, words (Latin-script articles)
+        within_chars: 40              # optional, characters (zh/ja/ko articles)
+        weight: 1                     # default 1
+        max_count: 3                  # default: the watchlist's
+    not: [other-group]                # optional: article-level veto
+
+Terms. Latin words match whole words, case-insensitively (``exact_case: true`` for
+acronyms such as BIS). ``*`` at the end lets the word go on (``exportrestriktion*``
+matches "exportrestriktionerna"), at the start lets it begin earlier (``*chips``
+matches "smuggelchips"). A space matches any run of spaces or hyphens, a hyphen an
+optional space or hyphen. CJK matches as a substring, simplified and traditional folded
+together (write 出口管制 once; 實體清單 and 实体清单 are the same term), full-width Latin
+folded to ASCII. Windows count Latin words and CJK characters as one position each.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from monitor.errors import WatchlistError
+from monitor.language import simplified_fold_table
+from monitor.models import Hit, WatchlistMatch
+
+__all__ = [
+    "Rule",
+    "Term",
+    "TermGroup",
+    "Watchlist",
+    "default_watchlists",
+    "load_watchlist_file",
+    "match",
+    "parse_watchlist_node",
+]
+
+DEFAULT_RESOURCE = "chip-export-controls.yaml"
+SNIPPET_CHARS = 160
+_WORD = r"0-9A-Za-z\u00c0-\u024f"  # Latin letters and digits: what a word boundary means
+_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_TOKEN_RE = re.compile(rf"[{_WORD}]+|[{_CJK}]")
+_SEP = r"[\s\-\u2010\u2011\u00ad]+"
+_CJK_LANGS = ("zh", "ja", "ko")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    text: str  # as written in the YAML
+    weight: float = 1.0
+    exact_case: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TermGroup:
+    name: str
+    terms: tuple[Term, ...]
+    pattern: re.Pattern[str] = field(compare=False, repr=False)  # named group tN = terms[N]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    all: tuple[str, ...]  # group names, AND
+    not_: tuple[str, ...] = ()
+    within: int | None = None  # words
+    within_chars: int | None = None  # CJK characters
+    weight: float = 1.0
+    max_count: int = 3
+
+    def window(self, cjk: bool) -> int | None:
+        if cjk:
+            return self.within_chars if self.within_chars is not None else _scaled(self.within, 2.0)
+        return self.within if self.within is not None else _scaled(self.within_chars, 0.5)
+
+
+@dataclass(frozen=True, slots=True)
+class Watchlist:
+    name: str
+    groups: tuple[TermGroup, ...]
+    rules: tuple[Rule, ...]
+    threshold: float
+    title_weight: float = 2.0
+    exclude: tuple[str, ...] = ()  # the YAML's `not`: article-level veto
+    description: str = ""
+    source: str = ""  # file:line it was read from
+
+    def group(self, name: str) -> TermGroup:
+        for g in self.groups:
+            if g.name == name:
+                return g
+        raise KeyError(name)
+
+
+def _scaled(value: int | None, factor: float) -> int | None:
+    return None if value is None else max(1, round(value * factor))
+
+
+# -- loading -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def default_watchlists() -> tuple[Watchlist, ...]:
+    """The watchlists shipped with the package (``monitor/data/chip-export-controls.yaml``)."""
+    resource = resources.files("monitor").joinpath("data", DEFAULT_RESOURCE)
+    return _load_text(resource.read_text(encoding="utf-8"), f"monitor/data/{DEFAULT_RESOURCE}")
+
+
+def load_watchlist_file(path: Path) -> tuple[Watchlist, ...]:
+    """Every watchlist in a YAML file: a mapping (one watchlist) or a list of them.
+
+    Always returns a tuple. Raises :class:`WatchlistError` naming file:line and field.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WatchlistError(f"cannot read watchlist file: {exc}", path=str(path)) from exc
+    return _load_text(text, str(path))
+
+
+def _load_text(text: str, path: str) -> tuple[Watchlist, ...]:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise WatchlistError(f"invalid YAML: {exc.problem or exc}", path=path, line=line) from exc
+    except yaml.YAMLError as exc:
+        raise WatchlistError(f"invalid YAML: {exc}", path=path) from exc
+    if root is None:
+        raise WatchlistError("the file is empty", path=path, line=1)
+    nodes = root.value if isinstance(root, yaml.SequenceNode) else [root]
+    lists = tuple(parse_watchlist_node(node, path) for node in nodes)
+    seen: set[str] = set()
+    for node, wl in zip(nodes, lists, strict=True):
+        if wl.name in seen:
+            raise WatchlistError(f"duplicate watchlist name {wl.name!r}", path=path, line=_line(node), field="name")
+        seen.add(wl.name)
+    return lists
+
+
+# -- parsing composed YAML ---------------------------------------------------------------
+
+_TOP_KEYS = ("name", "description", "threshold", "title_weight", "max_count", "groups", "rules", "not")
+_RULE_KEYS = ("name", "all", "not", "within", "within_chars", "weight", "max_count")
+_TERM_KEYS = ("term", "weight", "exact_case")
+_BOOL = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+class _Ctx:
+    """Raises errors that name the file, the node's line and a dotted field path."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fail(self, node: yaml.Node, fieldname: str, message: str, hint: str | None = None) -> WatchlistError:
+        return WatchlistError(message, path=self.path, line=_line(node), field=fieldname or None, hint=hint)
+
+    def mapping(self, node: yaml.Node, fieldname: str, allowed: Sequence[str]) -> dict[str, yaml.Node]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.fail(node, fieldname, f"expected a mapping, got {_kind(node)}")
+        out: dict[str, yaml.Node] = {}
+        for key_node, value in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            where = f"{fieldname}.{key}" if fieldname else str(key)
+            if not isinstance(key, str) or key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
+                raise self.fail(key_node, where, f"unknown key {key!r}", hint)
+            if key in out:
+                raise self.fail(key_node, where, f"duplicate key {key!r}")
+            out[key] = value
+        return out
+
+    def sequence(self, node: yaml.Node, fieldname: str) -> list[yaml.Node]:
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.fail(node, fieldname, f"expected a list, got {_kind(node)}")
+        if not node.value:
+            raise self.fail(node, fieldname, "must not be empty")
+        return list(node.value)
+
+    def string(self, node: yaml.Node, fieldname: str) -> str:
+        if not isinstance(node, yaml.ScalarNode) or node.tag.endswith(":null"):
+            raise self.fail(node, fieldname, f"expected a string, got {_kind(node)}")
+        value = str(node.value).strip()
+        if not value:
+            raise self.fail(node, fieldname, "must not be empty")
+        return value
+
+    def number(self, node: yaml.Node, fieldname: str, *, integer: bool = False) -> float:
+        tags = (":int",) if integer else (":int", ":float")
+        if not isinstance(node, yaml.ScalarNode) or not node.tag.endswith(tags):
+            want = "an integer" if integer else "a number"
+            raise self.fail(node, fieldname, f"expected {want}, got {_kind(node)}")
+        value = float(str(node.value).replace("_", ""))
+        if not value > 0:
+            raise self.fail(node, fieldname, f"must be greater than 0, got {node.value}")
+        return value
+
+    def boolean(self, node: yaml.Node, fieldname: str) -> bool:
+        if not isinstance(node, yaml.ScalarNode) or not node.tag.endswith(":bool"):
+            raise self.fail(node, fieldname, f"expected true or false, got {_kind(node)}")
+        return _BOOL[str(node.value).lower()]
+
+
+def _kind(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    tag = node.tag.rsplit(":", 1)[-1]
+    return f"{'a' if tag != 'int' else 'an'} {tag} ({node.value!r})"
+
+
+def parse_watchlist_node(node: yaml.Node, path: str) -> Watchlist:
+    """A :class:`Watchlist` from a composed YAML node (``yaml.compose``).
+
+    ``path`` names the file in error messages. Raises :class:`WatchlistError` with the
+    line (``node.start_mark.line + 1``) and the dotted field that is wrong.
+    """
+    ctx = _Ctx(path)
+    top = ctx.mapping(node, "", _TOP_KEYS)
+    for required in ("name", "threshold", "groups", "rules"):
+        if required not in top:
+            raise ctx.fail(node, required, f"missing required key {required!r}")
+    max_count = int(ctx.number(top["max_count"], "max_count", integer=True)) if "max_count" in top else 3
+    groups = _parse_groups(ctx, top["groups"])
+    names = {g.name for g in groups}
+    rules = tuple(
+        _parse_rule(ctx, item, f"rules[{i}]", names, max_count)
+        for i, item in enumerate(ctx.sequence(top["rules"], "rules"))
+    )
+    return Watchlist(
+        name=ctx.string(top["name"], "name"),
+        groups=groups,
+        rules=rules,
+        threshold=ctx.number(top["threshold"], "threshold"),
+        title_weight=ctx.number(top["title_weight"], "title_weight") if "title_weight" in top else 2.0,
+        exclude=_group_refs(ctx, top["not"], "not", names) if "not" in top else (),
+        description=ctx.string(top["description"], "description") if "description" in top else "",
+        source=f"{path}:{_line(node)}",
+    )
+
+
+def _parse_groups(ctx: _Ctx, node: yaml.Node) -> tuple[TermGroup, ...]:
+    if not isinstance(node, yaml.MappingNode) or not node.value:
+        raise ctx.fail(node, "groups", f"expected a mapping of group name -> terms, got {_kind(node)}")
+    groups: list[TermGroup] = []
+    for key_node, value in node.value:
+        name = ctx.string(key_node, "groups")
+        where = f"groups.{name}"
+        if any(g.name == name for g in groups):
+            raise ctx.fail(key_node, where, f"duplicate group {name!r}")
+        terms = tuple(_parse_term(ctx, item, f"{where}[{i}]") for i, item in enumerate(ctx.sequence(value, where)))
+        alternatives: list[str] = []
+        for index, term in sorted(enumerate(terms), key=lambda it: -len(it[1].text)):
+            try:
+                body = _term_regex(term.text)
+            except ValueError as exc:
+                raise ctx.fail(ctx.sequence(value, where)[index], f"{where}[{index}]", str(exc)) from None
+            alternatives.append(f"(?P<t{index}>{body if term.exact_case else f'(?i:{body})'})")
+        groups.append(TermGroup(name, terms, re.compile("|".join(alternatives))))
+    return tuple(groups)
+
+
+def _parse_term(ctx: _Ctx, node: yaml.Node, where: str) -> Term:
+    if isinstance(node, yaml.ScalarNode):
+        return Term(ctx.string(node, where))
+    spec = ctx.mapping(node, where, _TERM_KEYS)
+    if "term" not in spec:
+        raise ctx.fail(node, f"{where}.term", "missing required key 'term'")
+    return Term(
+        text=ctx.string(spec["term"], f"{where}.term"),
+        weight=ctx.number(spec["weight"], f"{where}.weight") if "weight" in spec else 1.0,
+        exact_case=ctx.boolean(spec["exact_case"], f"{where}.exact_case") if "exact_case" in spec else False,
+    )
+
+
+def _group_refs(ctx: _Ctx, node: yaml.Node, where: str, names: set[str]) -> tuple[str, ...]:
+    refs: list[str] = []
+    for i, item in enumerate(ctx.sequence(node, where)):
+        name = ctx.string(item, f"{where}[{i}]")
+        if name not in names:
+            close = difflib.get_close_matches(name, sorted(names), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "define it under 'groups'"
+            raise ctx.fail(item, f"{where}[{i}]", f"unknown group {name!r}", hint)
+        refs.append(name)
+    return tuple(refs)
+
+
+def _parse_rule(ctx: _Ctx, node: yaml.Node, where: str, names: set[str], max_count: int) -> Rule:
+    spec = ctx.mapping(node, where, _RULE_KEYS)
+    if "all" not in spec:
+        raise ctx.fail(node, f"{where}.all", "missing required key 'all' (the groups that must all match)")
+
+    def opt_int(key: str) -> int | None:
+        return int(ctx.number(spec[key], f"{where}.{key}", integer=True)) if key in spec else None
+
+    return Rule(
+        name=ctx.string(spec["name"], f"{where}.name") if "name" in spec else where,
+        all=_group_refs(ctx, spec["all"], f"{where}.all", names),
+        not_=_group_refs(ctx, spec["not"], f"{where}.not", names) if "not" in spec else (),
+        within=opt_int("within"),
+        within_chars=opt_int("within_chars"),
+        weight=ctx.number(spec["weight"], f"{where}.weight") if "weight" in spec else 1.0,
+        max_count=opt_int("max_count") or max_count,
+    )
+
+
+def _kind_of(ch: str) -> str:
+    if re.match(f"[{_WORD}]", ch):
+        return "word"
+    if re.match(f"[{_CJK}]", ch):
+        return "cjk"
+    if ch.isspace():
+        return "space"
+    return "hyphen" if ch in "-\u2010\u2011" else "other"
+
+
+def _term_regex(raw: str) -> str:
+    """The regular expression (without case flags) for one term; ValueError if malformed."""
+    text = raw.strip().translate(_fold_table())
+    lead, trail = text.startswith("*"), text.endswith("*")
+    core = text.strip("*").strip()
+    if not core:
+        raise ValueError(f"term {raw!r} has nothing to match")
+    if "*" in core:
+        raise ValueError(f"term {raw!r}: '*' is only allowed at the start or end of a term")
+    parts: list[str] = []
+    previous = ""
+    for ch in core:
+        kind = _kind_of(ch)
+        if kind == "space":
+            if parts and parts[-1] != _SEP:
+                parts.append(_SEP)
+            continue
+        if kind == "hyphen":
+            parts.append(r"[\s\-\u2010\u2011]?")
+            continue
+        if {previous, kind} == {"word", "cjk"}:
+            parts.append(r"\s?")  # "AI芯片" also matches "AI 芯片"
+        parts.append(re.escape(ch))
+        previous = kind
+    edge_word = f"[{_WORD}]*"
+    head = f"(?<![{_WORD}]){edge_word}" if lead else (f"(?<![{_WORD}])" if _kind_of(core[0]) == "word" else "")
+    tail = edge_word if trail else (f"(?![{_WORD}])" if _kind_of(core[-1]) == "word" else "")
+    return head + "".join(parts) + tail
+
+
+@lru_cache(maxsize=1)
+def _fold_table() -> dict[int, str]:
+    """Traditional -> simplified and full-width -> ASCII; 1:1, so offsets survive."""
+    table = dict(simplified_fold_table())
+    table.update({code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)})
+    table[0x3000] = " "
+    return table
+
+
+# -- matching ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    start: int
+    end: int
+    token: int
+    term: Term
+
+
+class _Field:
+    """One field (title or text) with its folded form, tokens and group matches."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+        self.folded = text.translate(_fold_table())
+        self._starts: list[int] | None = None
+        self._found: dict[str, list[_Found]] = {}
+
+    def token_at(self, offset: int) -> int:
+        if self._starts is None:
+            self._starts = [m.start() for m in _TOKEN_RE.finditer(self.folded)]
+        return max(0, bisect.bisect_right(self._starts, offset) - 1)
+
+    def found(self, group: TermGroup) -> list[_Found]:
+        if group.name not in self._found:
+            self._found[group.name] = [
+                _Found(m.start(), m.end(), self.token_at(m.start()), group.terms[int(str(m.lastgroup)[1:])])
+                for m in group.pattern.finditer(self.folded)
+            ]
+        return self._found[group.name]
+
+
+def match(watchlists: Sequence[Watchlist], title: str, text: str, language: str) -> tuple[WatchlistMatch, ...]:
+    """One :class:`WatchlistMatch` per watchlist for an article; pure.
+
+    ``language`` (a :class:`LanguageResult` code) picks the window unit: characters for
+    zh/ja/ko, words otherwise.
+    """
+    cjk = language.lower().startswith(_CJK_LANGS)
+    fields = (_Field("title", title or ""), _Field("text", text or ""))
+    return tuple(_match_one(wl, fields, cjk) for wl in watchlists)
+
+
+def _match_one(wl: Watchlist, fields: tuple[_Field, ...], cjk: bool) -> WatchlistMatch:
+    score = 0.0
+    hits: dict[tuple[str, str, str], Hit] = {}
+    reasons: list[str] = []
+    for rule in wl.rules:
+        window = rule.window(cjk)
+        for fld in fields:
+            count, gained = 0, 0.0
+            for combo in _occurrences(wl, rule, fld, window):
+                if count >= rule.max_count:
+                    break
+                count += 1
+                factor = wl.title_weight if fld.name == "title" else 1.0
+                gained += rule.weight * combo[0].term.weight * factor
+                for hit in _hits(wl.name, fld, combo):
+                    hits.setdefault((hit.term, hit.field, hit.snippet), hit)
+            if count:
+                score += gained
+                reasons.append(f"{rule.name}: {count}x in {fld.name} (+{gained:g})")
+    vetoes = [name for name in wl.exclude for fld in fields if fld.found(wl.group(name))]
+    if vetoes:
+        reasons.append(f"not: {', '.join(sorted(set(vetoes)))} present, not flagged")
+    flagged = score >= wl.threshold and not vetoes
+    reasons.append(f"score {score:g} {'>=' if score >= wl.threshold else '<'} threshold {wl.threshold:g}")
+    return WatchlistMatch(wl.name, flagged, round(score, 3), tuple(hits.values()), tuple(reasons))
+
+
+def _occurrences(wl: Watchlist, rule: Rule, fld: _Field, window: int | None) -> list[tuple[_Found, ...]]:
+    """Each anchor (a match of the rule's first group) with a partner from every other group."""
+    anchors = fld.found(wl.group(rule.all[0]))
+    if not anchors:
+        return []
+    others = [fld.found(wl.group(name)) for name in rule.all[1:]]
+    nots = [f for name in rule.not_ for f in fld.found(wl.group(name))]
+    if any(not found for found in others):
+        return []
+    if window is None:
+        if nots:
+            return []
+        return [(a, *(found[0] for found in others)) for a in anchors]
+    result: list[tuple[_Found, ...]] = []
+    for anchor in anchors:
+        near = _near(anchor.token, window)
+        if any(near(f) for f in nots):
+            continue
+        partners = [min(found, key=lambda f: abs(f.token - anchor.token)) for found in others]
+        if all(near(p) for p in partners):
+            result.append((anchor, *partners))
+    return result
+
+
+def _near(token: int, window: int) -> Callable[[_Found], bool]:
+    return lambda f: abs(f.token - token) <= window
+
+
+def _hits(watchlist: str, fld: _Field, combo: tuple[_Found, ...]) -> list[Hit]:
+    start, end = min(f.start for f in combo), max(f.end for f in combo)
+    if end - start <= SNIPPET_CHARS - 20:
+        shared = _snippet(fld.text, start, end)
+        return [Hit(watchlist, f.term.text, fld.name, shared) for f in combo]
+    return [Hit(watchlist, f.term.text, fld.name, _snippet(fld.text, f.start, f.end)) for f in combo]
+
+
+def _snippet(text: str, start: int, end: int) -> str:
+    """About SNIPPET_CHARS characters around text[start:end], whitespace collapsed."""
+    room = max(0, SNIPPET_CHARS - (end - start)) // 2
+    lo, hi = max(0, start - room), min(len(text), end + room)
+    if lo > 0:
+        space = text.find(" ", lo, start)
+        lo = space + 1 if space != -1 and space - lo < 15 else lo
+    if hi < len(text):
+        space = text.rfind(" ", end, hi)
+        hi = space if space != -1 and hi - space < 15 else hi
+    body = " ".join(text[lo:hi].split())
+    return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")

@@ -1,0 +1,215 @@
+"""The monitor end to end, as a user runs it: feeds.yaml -> `monitor fetch` -> `monitor export`,
+against a real HTTP server on 127.0.0.1 serving the seed articles and real pages."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import main
+from tests import seedsite
+from tests.conftest import DATA
+from tests.httpserver import TestServer
+
+
+def run(config: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def export(config: Path, *args: str) -> list[dict[str, object]]:
+    code, out = run(config, "export", "--format", "jsonl", *args)
+    assert code == 0, out
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def site(server: TestServer) -> TestServer:
+    ps, dw = seedsite.dagens_ps(), seedsite.dw_chinese()
+    ps_url = server.add("/dagensps/2025/tio-miljarder-i-smuggelchips/",
+                        seedsite.article_page(ps, "Dagens PS").encode(), "text/html; charset=utf-8")
+    dw_url = server.add("/zh/a-65967606", seedsite.article_page(dw, "DW").encode(), "text/html; charset=utf-8")
+    ars_html = (DATA / "pages/readability/ars-1/source.html").read_bytes()
+    ars_url = server.add("/ars/minecraft-exploit/", ars_html, "text/html; charset=utf-8")
+    ars_item = seedsite.Seed(slug="ars-minecraft", title="Just-released Minecraft exploit makes it easy to crash "
+                             "game servers", paragraphs_html="", lang="en",
+                             published_rfc822="Mon, 13 Apr 2015 10:00:00 +0000",
+                             summary="Two-year-old bug exposes thousands of servers to crippling attack.",
+                             last_sentence="")
+    server.add("/dagensps/feed/", seedsite.rss_feed("Dagens PS", "sv-SE", [(ps, ps_url)]).encode(),
+               "application/rss+xml; charset=UTF-8", etag='"ps-v1"')
+    server.add("/rss-chi-all", seedsite.rdf_feed_big5("DW 中文", [(dw, dw_url)]),
+               "application/rdf+xml", last_modified="Tue, 20 Jun 2023 03:00:00 GMT")
+    server.add("/ars/feed", seedsite.rss_feed("Ars Technica", "en-us", [(ars_item, ars_url)]).encode(),
+               "application/rss+xml")  # no validators: only the content hash can tell it is unchanged
+    return server
+
+
+def write_config(tmp_path: Path, server: TestServer, extra: str = "") -> Path:
+    config = tmp_path / "feeds.yaml"
+    config.write_text(f"""
+database: data/monitor.sqlite3
+allow_private_networks: true   # the test server is on 127.0.0.1
+feeds:
+  - name: Dagens PS
+    url: {server.url("/dagensps/feed/")}
+    language: sv
+    interval: 30m
+    tags: [sv, business]
+  - name: DW Chinese
+    url: {server.url("/rss-chi-all")}
+  - name: Ars Technica
+    url: {server.url("/ars/feed")}
+{extra}""", encoding="utf-8")
+    return config
+
+
+def test_seeds_are_stored_flagged_with_full_text_and_language(site: TestServer, tmp_path: Path) -> None:
+    config = write_config(tmp_path, site)
+    code, out = run(config, "fetch")
+    assert code == 0, out
+    assert "3 new articles" in out and "2 flagged" in out
+    assert (tmp_path / "data" / "monitor.sqlite3").exists()
+
+    records = {r["feed"]: r for r in export(config)}
+    assert set(records) == {"Dagens PS", "DW Chinese", "Ars Technica"}
+
+    ps, dw = seedsite.dagens_ps(), seedsite.dw_chinese()
+    sv = records["Dagens PS"]
+    assert sv["language"] == "sv"
+    assert sv["text_source"] == "page"
+    assert ps.last_sentence in str(sv["text"])
+    assert "Under endast tre månaders tid" in str(sv["text"])
+    assert sv["flagged"] is True
+    assert sv["published"] == "2025-07-25T06:12:00+00:00"
+    sv_hits = sv["hits"]
+    assert isinstance(sv_hits, list) and sv_hits
+    terms_quoted = " ".join(h["snippet"].lower() for h in sv_hits)
+    assert "exportrestriktioner" in terms_quoted or "smugglade" in terms_quoted
+    for hit in sv_hits:
+        assert set(hit) == {"watchlist", "term", "field", "snippet"}
+        assert hit["watchlist"] == "chip-export-controls"
+        assert hit["field"] in ("title", "text")
+
+    zh = records["DW Chinese"]
+    assert zh["language"] == "zh-Hant"
+    assert zh["text_source"] == "page"
+    assert zh["title"] == dw.title
+    assert dw.last_sentence in str(zh["text"])
+    assert zh["flagged"] is True
+    zh_snippets = " ".join(h["snippet"] for h in zh["hits"])  # type: ignore[union-attr]
+    assert "出口管制" in zh_snippets
+
+    en = records["Ars Technica"]
+    assert en["language"] == "en"
+    assert en["flagged"] is False
+    assert en["hits"] == []
+    assert "Minecraft" in str(en["text"]) and len(str(en["text"])) > 1500
+    assert en["translation"] == "not-needed"
+    assert sv["translation"] in ("pending", "unavailable", "done")
+
+    flagged = export(config, "--flagged")
+    assert {r["feed"] for r in flagged} == {"Dagens PS", "DW Chinese"}
+
+
+def test_second_fetch_is_conditional_and_stores_nothing_twice(site: TestServer, tmp_path: Path) -> None:
+    config = write_config(tmp_path, site)
+    assert run(config, "fetch")[0] == 0
+    page_requests = len(site.requests_to("/zh/a-65967606"))
+    started = time.monotonic()
+    code, out = run(config, "fetch")
+    elapsed = time.monotonic() - started
+    assert code == 0, out
+    assert "0 new articles" in out
+    # conditional requests were sent with the stored validators
+    assert site.requests_to("/dagensps/feed/")[-1].headers.get("if-none-match") == '"ps-v1"'
+    assert site.requests_to("/rss-chi-all")[-1].headers.get("if-modified-since") == "Tue, 20 Jun 2023 03:00:00 GMT"
+    assert "1 not-modified" not in out or True  # status counts are printed; the exact mix is checked below
+    assert "2 not-modified" in out and "1 unchanged" in out
+    # no page was fetched again, nothing stored twice
+    assert len(site.requests_to("/zh/a-65967606")) == page_requests
+    assert len(export(config)) == 3
+    assert elapsed < 10, f"second pass took {elapsed:.1f}s"
+
+
+def test_same_article_in_two_feeds_is_stored_once(site: TestServer, tmp_path: Path) -> None:
+    ps = seedsite.dagens_ps()
+    other = seedsite.Seed(**{**ps.__dict__, "slug": "other-guid"})
+    url = site.url("/dagensps/2025/tio-miljarder-i-smuggelchips/?utm_source=rss")
+    site.add("/mirror/feed", seedsite.rss_feed("Mirror", "sv", [(other, url)]).encode(), "application/rss+xml")
+    config = write_config(tmp_path, site, f"""  - name: Mirror
+    url: {site.url("/mirror/feed")}
+""")
+    code, out = run(config, "fetch")
+    assert code == 0, out
+    records = export(config)
+    assert len(records) == 3
+    sv = next(r for r in records if r["language"] == "sv")
+    assert len(sv["feeds"]) == 2  # type: ignore[arg-type]
+
+
+def test_broken_feed_is_recorded_and_others_go_on(site: TestServer, tmp_path: Path) -> None:
+    site.add("/broken", b"<html><head><title>Not a feed</title></head><body>oops</body></html>", "text/html")
+    config = write_config(tmp_path, site, f"""  - name: Broken
+    url: {site.url("/broken")}
+  - name: Missing
+    url: {site.url("/nothing-here")}
+""")
+    code, out = run(config, "fetch")
+    assert code == 0, out
+    assert "FAILED: Broken" in out and "FAILED: Missing" in out and "HTTP 404" in out
+    assert len(export(config)) == 3
+    code, listing = run(config, "feeds", "list")
+    assert code == 0
+    assert "FAILING x1" in listing and "not a feed" in listing and "HTTP 404" in listing
+    run(config, "fetch")
+    assert "FAILING x2" in run(config, "feeds", "list")[1]
+
+
+def test_page_that_fails_falls_back_to_feed_text(server: TestServer, tmp_path: Path) -> None:
+    ps = seedsite.dagens_ps()
+    server.add("/feed", seedsite.rss_feed("PS", "sv", [(ps, server.url("/gone"))]).encode())
+    config = tmp_path / "feeds.yaml"
+    config.write_text(f"allow_private_networks: true\nfeeds:\n  - name: PS\n    url: {server.url('/feed')}\n")
+    assert run(config, "fetch")[0] == 0
+    [record] = export(config)
+    assert record["text_source"] == "feed-summary"
+    assert record["text"] == ps.summary
+
+
+def test_private_pages_are_refused_by_default(server: TestServer, tmp_path: Path) -> None:
+    ps = seedsite.dagens_ps()
+    page = server.add("/page", seedsite.article_page(ps, "PS").encode(), "text/html")
+    server.add("/feed", seedsite.rss_feed("PS", "sv", [(ps, page)]).encode())
+    config = tmp_path / "feeds.yaml"
+    config.write_text(f"feeds:\n  - name: PS\n    url: {server.url('/feed')}\n")
+    assert run(config, "fetch")[0] == 0
+    [record] = export(config)
+    assert record["text_source"] == "feed-summary"
+    assert server.requests_to("/page") == []  # never fetched
+
+
+def test_export_csv(site: TestServer, tmp_path: Path) -> None:
+    import csv
+    import io
+
+    config = write_config(tmp_path, site)
+    run(config, "fetch")
+    code, out = run(config, "export", "--format", "csv", "--flagged")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 2
+    assert {r["language"] for r in rows} == {"sv", "zh-Hant"}
+    assert all(json.loads(r["hits"]) for r in rows)
+
+
+def test_config_error_exits_2_naming_file_and_line(tmp_path: Path) -> None:
+    config = tmp_path / "feeds.yaml"
+    config.write_text("feeds:\n  - name: X\n    url: https://example.org/feed\n    intervall: 5m\n")
+    code, out = run(config, "fetch")
+    assert code == 2
+    assert f"{config}:4" in out and "intervall" in out and "interval" in out
