@@ -38,19 +38,17 @@ _CLAUSE = re.compile(r"(?<=[,;:，、：])")
 _CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _INITIALS = re.compile(r"^(?:[^\W\d_]\.)+$")
 
-_ABBREVIATIONS_SV = frozenset(
-    """
-    t.ex. bl.a. m.m. m.fl. mfl. o.s.v. osv. d.v.s. dvs. s.k. ca. kl. nr. resp. enl. inkl. exkl. f.d.
-    p.g.a. pga. t.o.m. fr.o.m. jfr. el. tel. milj. mdr. mkr. st. f.ö. bl.a resp. sek. proc. ang. avd.
-    """.split()
-)
-_ABBREVIATIONS_EN = frozenset(
-    """
-    mr. mrs. ms. dr. prof. sen. rep. gov. gen. col. lt. sgt. capt. st. jr. sr. inc. corp. co. ltd. vs.
-    e.g. i.e. etc. approx. fig. dept. univ. mt. ft. vol. jan. feb. mar. apr. jun. jul. aug. sep.
-    sept. oct. nov. dec.
-    """.split()
-)
+_ABBREVIATIONS_SV = frozenset((
+    "t.ex.", "bl.a.", "m.m.", "m.fl.", "mfl.", "o.s.v.", "osv.", "d.v.s.", "dvs.", "s.k.", "ca.", "kl.",
+    "nr.", "resp.", "enl.", "inkl.", "exkl.", "f.d.", "p.g.a.", "pga.", "t.o.m.", "fr.o.m.", "jfr.", "el.",
+    "tel.", "milj.", "mdr.", "mkr.", "st.", "f.ö.", "sek.", "proc.", "ang.", "avd.",
+))
+_ABBREVIATIONS_EN = frozenset((
+    "mr.", "mrs.", "ms.", "dr.", "prof.", "sen.", "rep.", "gov.", "gen.", "col.", "lt.", "sgt.", "capt.",
+    "st.", "jr.", "sr.", "inc.", "corp.", "co.", "ltd.", "vs.", "e.g.", "i.e.", "etc.", "approx.", "fig.",
+    "dept.", "univ.", "mt.", "ft.", "vol.", "jan.", "feb.", "mar.", "apr.", "jun.", "jul.", "aug.", "sep.",
+    "sept.", "oct.", "nov.", "dec.",
+))
 _ABBREVIATIONS = _ABBREVIATIONS_SV | _ABBREVIATIONS_EN
 
 

@@ -48,7 +48,7 @@ from typing import Any, Protocol
 from packaging.version import InvalidVersion, Version
 
 from monitor.errors import ModelUnavailableError, TranslationError
-from monitor.sentences import max_chars_for, split_sentences
+from monitor.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ _NO_SPACE_TARGETS = frozenset({"zh", "zt", "ja"})  # join translated sentences w
 _NOT_LANGUAGES = frozenset({"und", "mul", "mis", "zxx"})
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 _PARAGRAPH_BREAK = re.compile(r"[^\S\n]*\n\s*")
+_CLAUSE_TOKENS = frozenset({",", "，", ";", "；", "、"})
 
 
 class TranslationCache(Protocol):
@@ -226,7 +227,8 @@ def install_package_file(path: Path, packages_dir: Path) -> None:
         if destination.exists():
             shutil.rmtree(destination)
         staged.rename(destination)
-        log.info("installed Argos package %s->%s %s in %s", pkg.from_code, pkg.to_code, pkg.version, destination)
+        log.info("installed Argos package %s->%s %s in %s", pkg.from_code, pkg.to_code, pkg.version,
+                 destination)
     except (OSError, zipfile.BadZipFile) as exc:
         raise TranslationError(f"{path}: could not install: {exc}") from exc
     finally:
@@ -255,12 +257,15 @@ def install_from_index(
         with urllib.request.urlopen(index_url, timeout=timeout) as response:
             index = json.loads(response.read())
     except (urllib.error.URLError, OSError) as exc:
-        raise TranslationError(f"could not download the Argos package index {index_url}: {exc}; {offline_hint}") from exc
+        raise TranslationError(
+            f"could not download the Argos package index {index_url}: {exc}; {offline_hint}"
+        ) from exc
     except ValueError as exc:
         raise TranslationError(f"the Argos package index {index_url} is not valid JSON: {exc}") from exc
     candidates = [
-        m for m in index if isinstance(m, dict)
-        and m.get("from_code") == src and m.get("to_code") == tgt and m.get("type", "translate") == "translate"
+        m for m in index
+        if isinstance(m, dict) and m.get("type", "translate") == "translate"
+        and (m.get("from_code"), m.get("to_code")) == (src, tgt)
     ]
     if not candidates:
         raise TranslationError(f"the Argos package index has no {src}->{tgt} package")
@@ -278,8 +283,8 @@ def install_from_index(
                 continue
             install_package_file(Path(tmp.name), packages_dir)
             return
-    raise TranslationError(f"could not download the {src}->{tgt} package ({'; '.join(errors) or 'no links'}); "
-                           f"{offline_hint}")
+    reasons = "; ".join(errors) or "no links"
+    raise TranslationError(f"could not download the {src}->{tgt} package ({reasons}); {offline_hint}")
 
 
 # -- translation ---------------------------------------------------------------
@@ -297,8 +302,8 @@ def _chunk_tokens(tokens: list[str], limit: int) -> list[list[str]]:
     """Cut a too-long token list into pieces of at most ``limit``, preferably after punctuation."""
     chunks: list[list[str]] = []
     while len(tokens) > limit:
-        cut = next((i + 1 for i in range(limit - 1, limit // 2, -1) if tokens[i].strip("▁") in {",", "，", ";", "；"}),
-                   limit)
+        breaks = (i + 1 for i in range(limit - 1, limit // 2, -1) if tokens[i].strip("▁") in _CLAUSE_TOKENS)
+        cut = next(breaks, limit)
         chunks.append(tokens[:cut])
         tokens = tokens[cut:]
     return [*chunks, tokens] if tokens else chunks
@@ -383,7 +388,8 @@ class Translator:
         try:
             source = argos_code(language)
         except ValueError:
-            raise ModelUnavailableError(language, self.target, hint="the text's language is unknown") from None
+            hint = "the text's language is unknown"
+            raise ModelUnavailableError(language, self.target, hint=hint) from None
         if source == self.target:
             return list(texts)
         model = self._model(source, language)
@@ -395,7 +401,7 @@ class Translator:
         translations = self._translate_units(model, list(units))
         joiner = "" if self.target in _NO_SPACE_TARGETS else " "
         return [
-            "".join(part if isinstance(part, str) else joiner.join(translations[i] for i in part) for part in layout)
+            "".join(p if isinstance(p, str) else joiner.join(translations[i] for i in p) for p in layout)
             for layout in layouts
         ]
 
@@ -411,9 +417,8 @@ class Translator:
             if stripped:
                 lead = paragraph[: len(paragraph) - len(paragraph.lstrip())]
                 trail = paragraph[len(paragraph.rstrip()):]
-                ids = [units.setdefault(s, len(units))
-                       for s in (_normalise(x) for x in split_sentences(stripped, source,
-                                                                         max_chars=max_chars_for(source))) if s]
+                sentences = (_normalise(s) for s in split_sentences(stripped, source))
+                ids = [units.setdefault(s, len(units)) for s in sentences if s]
                 layout.extend([lead, ids, trail])
             else:
                 layout.append(paragraph)
@@ -495,7 +500,8 @@ class Translator:
             if model is None:
                 package = _best_packages(self.packages_dir).get(pair)
                 if package is None:
-                    raise ModelUnavailableError(language, self.target, hint=install_command(language, self.target))
+                    hint = install_command(language, self.target)
+                    raise ModelUnavailableError(language, self.target, hint=hint)
                 model = self._load(package)
                 self._models[pair] = model
             return model

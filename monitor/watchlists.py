@@ -352,32 +352,40 @@ def _kind_of(ch: str) -> str:
 
 def _term_regex(raw: str) -> str:
     """The regular expression (without case flags) for one term; ValueError if malformed."""
-    text = raw.strip().translate(_fold_table())
-    lead, trail = text.startswith("*"), text.endswith("*")
-    core = text.strip("*").strip()
-    if not core:
+    words = raw.translate(_fold_table()).split()
+    if not words or not any(w.strip("*") for w in words):
         raise ValueError(f"term {raw!r} has nothing to match")
-    if "*" in core:
-        raise ValueError(f"term {raw!r}: '*' is only allowed at the start or end of a term")
+    edge = f"[{_WORD}]*"
+    out: list[str] = []
+    for index, word in enumerate(words):
+        core = word.strip("*")
+        if not core or "*" in core:
+            raise ValueError(f"term {raw!r}: '*' is only allowed at the start or end of a word")
+        first, last = index == 0, index == len(words) - 1
+        head = edge if word.startswith("*") else ""
+        if first and (head or _kind_of(core[0]) == "word"):
+            head = f"(?<![{_WORD}])" + head
+        tail = edge if word.endswith("*") else ""
+        if last and not tail and _kind_of(core[-1]) == "word":
+            tail = f"(?![{_WORD}])"
+        out.append(head + _core_regex(core) + tail)
+    return _SEP.join(out)
+
+
+def _core_regex(core: str) -> str:
     parts: list[str] = []
     previous = ""
     for ch in core:
         kind = _kind_of(ch)
-        if kind == "space":
-            if parts and parts[-1] != _SEP:
-                parts.append(_SEP)
-            continue
         if kind == "hyphen":
             parts.append(r"[\s\-\u2010\u2011]?")
+            previous = ""
             continue
         if {previous, kind} == {"word", "cjk"}:
             parts.append(r"\s?")  # "AI芯片" also matches "AI 芯片"
         parts.append(re.escape(ch))
         previous = kind
-    edge_word = f"[{_WORD}]*"
-    head = f"(?<![{_WORD}]){edge_word}" if lead else (f"(?<![{_WORD}])" if _kind_of(core[0]) == "word" else "")
-    tail = edge_word if trail else (f"(?![{_WORD}])" if _kind_of(core[-1]) == "word" else "")
-    return head + "".join(parts) + tail
+    return "".join(parts)
 
 
 @lru_cache(maxsize=1)

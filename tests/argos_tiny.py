@@ -40,7 +40,7 @@ class ModelSize:
     vocab_size: int = 320
     # Logit bias on </s>: a random model otherwise never stops before
     # max_decoding_length. Chosen so that outputs are a few tokens long.
-    eos_bias: float = 1.5
+    eos_bias: float = 1.0
     quantization: str | None = None  # e.g. "int8", as real Argos models ship
 
 
