@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from . import watchlists as wl
-from .errors import ConfigError
 from .models import FeedConfig
 from .yamlnodes import NodeReader
 
@@ -51,7 +50,7 @@ _TRANSLATION_KEYS = ("enabled", "packages_dir", "translate_all", "batch_size", "
 _DIGEST_KEYS = ("time", "timezone", "to", "from", "subject", "smtp", "empty", "templates")
 _SMTP_KEYS = ("host", "port", "security", "username", "timeout")
 _LANGUAGE_HINT = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(d|days?|h|hours?|hrs?|m|mins?|minutes?|s|secs?|seconds?)", re.I)
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)(?![a-z])", re.I)
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
@@ -210,7 +209,8 @@ def _feeds(reader: NodeReader, node: yaml.Node) -> tuple[FeedConfig, ...]:
         seen_urls[key] = line
         name = reader.string(m["name"], f"{where}.name") if "name" in m else (parts.hostname or url)
         if name in seen_names:
-            raise reader.fail(item, f"{where}.name", f"duplicate feed name {name!r} (already at line {seen_names[name]})")
+            raise reader.fail(item, f"{where}.name",
+                              f"duplicate feed name {name!r} (already at line {seen_names[name]})")
         seen_names[name] = line
         language = None
         if "language" in m and not reader.is_null(m["language"]):
@@ -243,7 +243,11 @@ def _watchlists(reader: NodeReader, node: yaml.Node | None, base: Path) -> tuple
             if value == "default":
                 result.extend(wl.default_watchlists())
                 continue
-            loaded = wl.load_watchlist_file(_path(reader, item, f"watchlists[{i}]", base))
+            file = _path(reader, item, f"watchlists[{i}]", base)
+            if not file.is_file():
+                raise reader.fail(item, f"watchlists[{i}]", f"watchlist file not found: {file}",
+                                  "paths are relative to this config file; 'default' is the shipped watchlist")
+            loaded = wl.load_watchlist_file(file)
             result.extend(loaded if isinstance(loaded, Sequence) else (loaded,))
         else:
             result.append(wl.parse_watchlist_node(item, reader.path))

@@ -195,6 +195,8 @@ def _date(raw: Any) -> datetime | None:
             parsed = dateparser.parse(str(text), fuzzy=True)
         except (ValueError, OverflowError, TypeError):
             continue
+        if not isinstance(parsed, datetime):
+            continue
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)  # a bare local time: assume UTC, better than nothing
         return parsed.astimezone(UTC)

@@ -55,7 +55,7 @@ def is_public_address(address: str) -> bool:
         or ip.is_multicast
         or ip.is_reserved
         or ip.is_unspecified
-        or ip.is_site_local
+        or (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local)
     )
 
 
@@ -128,9 +128,8 @@ class Fetcher:
                 current = urljoin(current, response.headers["location"])
                 continue
             if response.status >= 400:
-                raise HTTPStatusError(
-                    response.status, url=current, retry_after=parse_retry_after(response.headers.get("retry-after"), self._clock())
-                )
+                retry_after = parse_retry_after(response.headers.get("retry-after"), self._clock())
+                raise HTTPStatusError(response.status, url=current, retry_after=retry_after)
             return FetchedResponse(
                 url=current,
                 status=response.status,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import Enum
+from enum import StrEnum
 
 
-class TextSource(str, Enum):
+class TextSource(StrEnum):
     """Where an article's stored text came from."""
 
     PAGE = "page"  # extracted from the article page with trafilatura
@@ -16,7 +16,7 @@ class TextSource(str, Enum):
     NONE = "none"  # nothing usable; title only
 
 
-class TranslationState(str, Enum):
+class TranslationState(StrEnum):
     DONE = "done"
     PENDING = "pending"
     UNAVAILABLE = "unavailable"

@@ -164,9 +164,9 @@ class Pipeline:
                                                consecutive_failures=0, next_attempt=now + feed.interval), feed.name)
             return FeedOutcome(feed=feed, status="not-modified")
         digest = hashlib.sha256(response.content).hexdigest()
-        validators = {"etag": response.headers.get("etag"), "last_modified": response.headers.get("last-modified")}
+        etag, last_modified = response.headers.get("etag"), response.headers.get("last-modified")
         if digest == state.content_hash:
-            self.store.save_feed_state(replace(state, **validators, last_fetched=now, last_success=now,
+            self.store.save_feed_state(replace(state, etag=etag, last_modified=last_modified, last_fetched=now, last_success=now,
                                                last_error=None, consecutive_failures=0,
                                                next_attempt=now + feed.interval), feed.name)
             return FeedOutcome(feed=feed, status="unchanged")
@@ -193,7 +193,7 @@ class Pipeline:
         # a crash before this point makes the next pass read the feed again and skip what is stored
         problem = parsed.bozo if not parsed.entries else None
         self.store.save_feed_state(
-            replace(state, **validators, content_hash=digest, last_fetched=now, last_success=now,
+            replace(state, etag=etag, last_modified=last_modified, content_hash=digest, last_fetched=now, last_success=now,
                     last_error=problem, consecutive_failures=0, next_attempt=now + feed.interval),
             feed.name,
         )

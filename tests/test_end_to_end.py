@@ -128,7 +128,6 @@ def test_second_fetch_is_conditional_and_stores_nothing_twice(site: TestServer, 
     # conditional requests were sent with the stored validators
     assert site.requests_to("/dagensps/feed/")[-1].headers.get("if-none-match") == '"ps-v1"'
     assert site.requests_to("/rss-chi-all")[-1].headers.get("if-modified-since") == "Tue, 20 Jun 2023 03:00:00 GMT"
-    assert "1 not-modified" not in out or True  # status counts are printed; the exact mix is checked below
     assert "2 not-modified" in out and "1 unchanged" in out
     # no page was fetched again, nothing stored twice
     assert len(site.requests_to("/zh/a-65967606")) == page_requests
