@@ -95,8 +95,15 @@ class Fetcher:
         last_modified: str | None = None,
         accept: str = PAGE_ACCEPT,
         untrusted: bool = False,
+        trusted_host: str | None = None,
     ) -> FetchedResponse:
-        """GET ``url``; returns the final response (304 included) or raises FetchError."""
+        """GET ``url``; returns the final response (304 included) or raises FetchError.
+
+        ``untrusted`` URLs (links found in feeds) may not reach private, loopback or link-local
+        addresses unless the configuration allows private networks, or the host is
+        ``trusted_host``: the host of the feed the user configured, which is trusted as much
+        as the feed itself.
+        """
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
@@ -105,19 +112,19 @@ class Fetcher:
         started = time.monotonic()
         try:
             async with asyncio.timeout(self._settings.timeout):
-                return await self._follow(url, headers, untrusted, started)
+                return await self._follow(url, headers, untrusted, started, trusted_host)
         except TimeoutError:
             raise FetchError(f"timed out after {self._settings.timeout:g}s", url=url) from None
 
     # -- internals ----------------------------------------------------------
 
     async def _follow(
-        self, url: str, headers: dict[str, str], untrusted: bool, started: float
+        self, url: str, headers: dict[str, str], untrusted: bool, started: float, trusted_host: str | None
     ) -> FetchedResponse:
         seen: list[str] = []
         current = url
         while True:
-            await self._check_url(current, untrusted, original=url)
+            await self._check_url(current, untrusted, original=url, trusted_host=trusted_host)
             if current in seen:
                 raise FetchError(f"redirect loop via {current}", url=url)
             seen.append(current)
@@ -138,13 +145,15 @@ class Fetcher:
                 elapsed=time.monotonic() - started,
             )
 
-    async def _check_url(self, url: str, untrusted: bool, *, original: str) -> None:
+    async def _check_url(self, url: str, untrusted: bool, *, original: str, trusted_host: str | None) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise BlockedURLError(f"scheme {parts.scheme or '(none)'!r} is not allowed", url=url)
         if not parts.hostname:
             raise BlockedURLError("URL has no host", url=url)
         if not untrusted or self._allow_private:
+            return
+        if trusted_host is not None and parts.hostname.lower() == trusted_host.lower():
             return
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from .config import FetchSettings
 from .errors import FeedParseError, FetchError, HTTPStatusError, MonitorError
@@ -213,7 +214,8 @@ class Pipeline:
         if entry.link and self.settings.fetch_pages:
             try:
                 async with self._pages:
-                    response = await self.fetcher.fetch(entry.link, untrusted=True)
+                    response = await self.fetcher.fetch(entry.link, untrusted=True,
+                                                        trusted_host=urlsplit(feed.url).hostname)
                 page = await asyncio.to_thread(_extract_page, response.content, response.headers, response.url)
             except MonitorError as exc:  # FetchError, ExtractionError: fall back to the feed's text
                 errors = (f"page: {exc}",)

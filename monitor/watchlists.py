@@ -54,6 +54,7 @@ from monitor.language import simplified_fold_table
 from monitor.models import Hit, WatchlistMatch
 
 __all__ = [
+    "CompiledTerm",
     "Rule",
     "Term",
     "TermGroup",
@@ -81,10 +82,16 @@ class Term:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledTerm:
+    term: Term
+    literal: str  # must occur (lower-cased unless exact_case) for the pattern to match
+    pattern: re.Pattern[str] = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class TermGroup:
     name: str
-    terms: tuple[Term, ...]
-    pattern: re.Pattern[str] = field(compare=False, repr=False)  # named group tN = terms[N]
+    terms: tuple[CompiledTerm, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,15 +291,15 @@ def _parse_groups(ctx: _Ctx, node: yaml.Node) -> tuple[TermGroup, ...]:
         where = f"groups.{name}"
         if any(g.name == name for g in groups):
             raise ctx.fail(key_node, where, f"duplicate group {name!r}")
-        terms = tuple(_parse_term(ctx, item, f"{where}[{i}]") for i, item in enumerate(ctx.sequence(value, where)))
-        alternatives: list[str] = []
-        for index, term in sorted(enumerate(terms), key=lambda it: -len(it[1].text)):
+        items = ctx.sequence(value, where)
+        compiled: list[CompiledTerm] = []
+        for i, item in enumerate(items):
+            term = _parse_term(ctx, item, f"{where}[{i}]")
             try:
-                body = _term_regex(term.text)
+                compiled.append(_compile_term(term))
             except ValueError as exc:
-                raise ctx.fail(ctx.sequence(value, where)[index], f"{where}[{index}]", str(exc)) from None
-            alternatives.append(f"(?P<t{index}>{body if term.exact_case else f'(?i:{body})'})")
-        groups.append(TermGroup(name, terms, re.compile("|".join(alternatives))))
+                raise ctx.fail(item, f"{where}[{i}]", str(exc)) from None
+        groups.append(TermGroup(name, tuple(compiled)))
     return tuple(groups)
 
 
@@ -348,6 +355,15 @@ def _kind_of(ch: str) -> str:
     if ch.isspace():
         return "space"
     return "hyphen" if ch in "-\u2010\u2011" else "other"
+
+
+def _compile_term(term: Term) -> CompiledTerm:
+    body = _term_regex(term.text)
+    folded = term.text.translate(_fold_table())
+    runs = re.findall(f"[{_WORD}]+|[{_CJK}]+", folded)
+    literal = max(runs, key=len) if runs else ""
+    flags = 0 if term.exact_case else re.IGNORECASE
+    return CompiledTerm(term, literal if term.exact_case else literal.lower(), re.compile(body, flags))
 
 
 def _term_regex(raw: str) -> str:
@@ -408,15 +424,22 @@ class _Found:
     term: Term
 
 
-class _Field:
-    """One field (title or text) with its folded form, tokens and group matches."""
+class _Doc:
+    """Title and text as one stream (so a headline and its lead can be near each other)."""
 
-    def __init__(self, name: str, text: str) -> None:
-        self.name = name
-        self.text = text
-        self.folded = text.translate(_fold_table())
+    def __init__(self, title: str, text: str) -> None:
+        self.title_end = len(title)
+        self.raw = f"{title}\n\n{text}"
+        self.folded = self.raw.translate(_fold_table())
+        self.lowered = self.folded.lower()
         self._starts: list[int] | None = None
         self._found: dict[str, list[_Found]] = {}
+
+    def field_of(self, offset: int) -> str:
+        return "title" if offset < self.title_end else "text"
+
+    def bounds(self, offset: int) -> tuple[int, int]:
+        return (0, self.title_end) if offset < self.title_end else (self.title_end + 2, len(self.raw))
 
     def token_at(self, offset: int) -> int:
         if self._starts is None:
@@ -424,11 +447,20 @@ class _Field:
         return max(0, bisect.bisect_right(self._starts, offset) - 1)
 
     def found(self, group: TermGroup) -> list[_Found]:
+        """Matches of the group's terms, leftmost-longest, without overlaps."""
         if group.name not in self._found:
-            self._found[group.name] = [
-                _Found(m.start(), m.end(), self.token_at(m.start()), group.terms[int(str(m.lastgroup)[1:])])
-                for m in group.pattern.finditer(self.folded)
-            ]
+            spans: list[tuple[int, int, Term]] = []
+            for ct in group.terms:
+                if ct.literal not in (self.folded if ct.term.exact_case else self.lowered):
+                    continue
+                spans += [(m.start(), m.end(), ct.term) for m in ct.pattern.finditer(self.folded)]
+            spans.sort(key=lambda s: (s[0], -s[1]))
+            kept: list[_Found] = []
+            for start, end, term in spans:
+                if kept and start < kept[-1].end:
+                    continue
+                kept.append(_Found(start, end, self.token_at(start), term))
+            self._found[group.name] = kept
         return self._found[group.name]
 
 
@@ -436,53 +468,54 @@ def match(watchlists: Sequence[Watchlist], title: str, text: str, language: str)
     """One :class:`WatchlistMatch` per watchlist for an article; pure.
 
     ``language`` (a :class:`LanguageResult` code) picks the window unit: characters for
-    zh/ja/ko, words otherwise.
+    zh/ja/ko, words otherwise. Title and text are read as one stream, title first, so a
+    window can join a headline to its lead; a rule satisfied with its first group's term
+    in the title counts ``title_weight`` times.
     """
     cjk = language.lower().startswith(_CJK_LANGS)
-    fields = (_Field("title", title or ""), _Field("text", text or ""))
-    return tuple(_match_one(wl, fields, cjk) for wl in watchlists)
+    doc = _Doc(title or "", text or "")
+    return tuple(_match_one(wl, doc, cjk) for wl in watchlists)
 
 
-def _match_one(wl: Watchlist, fields: tuple[_Field, ...], cjk: bool) -> WatchlistMatch:
+def _match_one(wl: Watchlist, doc: _Doc, cjk: bool) -> WatchlistMatch:
     score = 0.0
     hits: dict[tuple[str, str, str], Hit] = {}
     reasons: list[str] = []
     for rule in wl.rules:
-        window = rule.window(cjk)
-        for fld in fields:
-            count, gained = 0, 0.0
-            for combo in _occurrences(wl, rule, fld, window):
-                if count >= rule.max_count:
-                    break
-                count += 1
-                factor = wl.title_weight if fld.name == "title" else 1.0
-                gained += rule.weight * combo[0].term.weight * factor
-                for hit in _hits(wl.name, fld, combo):
-                    hits.setdefault((hit.term, hit.field, hit.snippet), hit)
-            if count:
-                score += gained
-                reasons.append(f"{rule.name}: {count}x in {fld.name} (+{gained:g})")
-    vetoes = [name for name in wl.exclude for fld in fields if fld.found(wl.group(name))]
+        counts = {"title": 0, "text": 0}
+        gained = {"title": 0.0, "text": 0.0}
+        for combo in _occurrences(wl, rule, doc, rule.window(cjk)):
+            fld = doc.field_of(combo[0].start)
+            if counts[fld] >= rule.max_count:
+                continue
+            counts[fld] += 1
+            factor = wl.title_weight if fld == "title" else 1.0
+            gained[fld] += rule.weight * combo[0].term.weight * factor
+            for hit in _hits(wl.name, doc, combo):
+                hits.setdefault((hit.term, hit.field, hit.snippet), hit)
+        for fld in ("title", "text"):
+            if counts[fld]:
+                score += gained[fld]
+                reasons.append(f"{rule.name}: {counts[fld]}x in {fld} (+{gained[fld]:g})")
+    vetoes = sorted({name for name in wl.exclude if doc.found(wl.group(name))})
     if vetoes:
-        reasons.append(f"not: {', '.join(sorted(set(vetoes)))} present, not flagged")
+        reasons.append(f"not: {', '.join(vetoes)} present, not flagged")
     flagged = score >= wl.threshold and not vetoes
     reasons.append(f"score {score:g} {'>=' if score >= wl.threshold else '<'} threshold {wl.threshold:g}")
     return WatchlistMatch(wl.name, flagged, round(score, 3), tuple(hits.values()), tuple(reasons))
 
 
-def _occurrences(wl: Watchlist, rule: Rule, fld: _Field, window: int | None) -> list[tuple[_Found, ...]]:
+def _occurrences(wl: Watchlist, rule: Rule, doc: _Doc, window: int | None) -> list[tuple[_Found, ...]]:
     """Each anchor (a match of the rule's first group) with a partner from every other group."""
-    anchors = fld.found(wl.group(rule.all[0]))
+    anchors = doc.found(wl.group(rule.all[0]))
     if not anchors:
         return []
-    others = [fld.found(wl.group(name)) for name in rule.all[1:]]
-    nots = [f for name in rule.not_ for f in fld.found(wl.group(name))]
+    others = [doc.found(wl.group(name)) for name in rule.all[1:]]
     if any(not found for found in others):
         return []
+    nots = [f for name in rule.not_ for f in doc.found(wl.group(name))]
     if window is None:
-        if nots:
-            return []
-        return [(a, *(found[0] for found in others)) for a in anchors]
+        return [] if nots else [(a, *(found[0] for found in others)) for a in anchors]
     result: list[tuple[_Found, ...]] = []
     for anchor in anchors:
         near = _near(anchor.token, window)
@@ -498,23 +531,26 @@ def _near(token: int, window: int) -> Callable[[_Found], bool]:
     return lambda f: abs(f.token - token) <= window
 
 
-def _hits(watchlist: str, fld: _Field, combo: tuple[_Found, ...]) -> list[Hit]:
+def _hits(watchlist: str, doc: _Doc, combo: tuple[_Found, ...]) -> list[Hit]:
     start, end = min(f.start for f in combo), max(f.end for f in combo)
-    if end - start <= SNIPPET_CHARS - 20:
-        shared = _snippet(fld.text, start, end)
-        return [Hit(watchlist, f.term.text, fld.name, shared) for f in combo]
-    return [Hit(watchlist, f.term.text, fld.name, _snippet(fld.text, f.start, f.end)) for f in combo]
+    same_field = doc.field_of(start) == doc.field_of(end - 1)
+    if same_field and end - start <= SNIPPET_CHARS - 20:
+        shared = _snippet(doc, start, end)
+        return [Hit(watchlist, f.term.text, doc.field_of(start), shared) for f in combo]
+    return [Hit(watchlist, f.term.text, doc.field_of(f.start), _snippet(doc, f.start, f.end)) for f in combo]
 
 
-def _snippet(text: str, start: int, end: int) -> str:
-    """About SNIPPET_CHARS characters around text[start:end], whitespace collapsed."""
-    room = max(0, SNIPPET_CHARS - (end - start)) // 2
-    lo, hi = max(0, start - room), min(len(text), end + room)
-    if lo > 0:
+def _snippet(doc: _Doc, start: int, end: int) -> str:
+    """About SNIPPET_CHARS characters of the field around raw[start:end], whitespace collapsed."""
+    first, last = doc.bounds(start)
+    room = max(0, SNIPPET_CHARS - 2 - (end - start)) // 2
+    lo, hi = max(first, start - room), min(last, end + room)
+    text = doc.raw
+    if lo > first:
         space = text.find(" ", lo, start)
         lo = space + 1 if space != -1 and space - lo < 15 else lo
-    if hi < len(text):
+    if hi < last:
         space = text.rfind(" ", end, hi)
         hi = space if space != -1 and hi - space < 15 else hi
     body = " ".join(text[lo:hi].split())
-    return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
+    return ("…" if lo > first else "") + body + ("…" if hi < last else "")

@@ -181,8 +181,10 @@ def test_page_that_fails_falls_back_to_feed_text(server: TestServer, tmp_path: P
 
 
 def test_private_pages_are_refused_by_default(server: TestServer, tmp_path: Path) -> None:
+    """A feed may link to its own host (the user configured it), but not to other private addresses."""
     ps = seedsite.dagens_ps()
-    page = server.add("/page", seedsite.article_page(ps, "PS").encode(), "text/html")
+    server.add("/page", seedsite.article_page(ps, "PS").encode(), "text/html")
+    page = f"http://localhost:{server.port}/page"  # loopback too, but not the feed's host
     server.add("/feed", seedsite.rss_feed("PS", "sv", [(ps, page)]).encode())
     config = tmp_path / "feeds.yaml"
     config.write_text(f"feeds:\n  - name: PS\n    url: {server.url('/feed')}\n")
@@ -212,3 +214,10 @@ def test_config_error_exits_2_naming_file_and_line(tmp_path: Path) -> None:
     code, out = run(config, "fetch")
     assert code == 2
     assert f"{config}:4" in out and "intervall" in out and "interval" in out
+
+
+def test_pages_on_the_feeds_own_host_are_fetched_without_the_switch(site: TestServer, tmp_path: Path) -> None:
+    config = write_config(tmp_path, site).read_text().replace("allow_private_networks: true", "")
+    (tmp_path / "feeds.yaml").write_text(config)
+    assert run(tmp_path / "feeds.yaml", "fetch")[0] == 0
+    assert {r["text_source"] for r in export(tmp_path / "feeds.yaml")} == {"page"}
