@@ -94,6 +94,12 @@ _MIGRATIONS: tuple[str, ...] = (
         recipients TEXT NOT NULL
     );
     """,
+    # 2: digests remember the last article id they covered (ids grow in commit order, so
+    # "id > last_article_id" selects exactly the articles no digest has covered yet)
+    """
+    ALTER TABLE digests ADD COLUMN last_article_id INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX articles_flagged_id ON articles(flagged, id);
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -371,6 +377,66 @@ class Store:
     def put_many(self, items: Mapping[str, str]) -> None:
         with self.transaction() as db:
             db.executemany("INSERT OR REPLACE INTO translation_cache (key, text) VALUES (?,?)", list(items.items()))
+
+    # -- digests ---------------------------------------------------------------
+
+    def last_digest(self) -> DigestRecord | None:
+        """The most recent digest actually sent, or None when none was."""
+        row = self._db.execute("SELECT * FROM digests ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return DigestRecord(
+            id=int(row["id"]),
+            sent_at=_dt(row["sent_at"]) or datetime.fromtimestamp(0, UTC),
+            covers_until=_dt(row["covers_until"]) or datetime.fromtimestamp(0, UTC),
+            article_count=int(row["article_count"]),
+            recipients=tuple(json.loads(row["recipients"])),
+            last_article_id=int(row["last_article_id"]),
+        )
+
+    def record_digest(
+        self,
+        *,
+        sent_at: datetime,
+        covers_until: datetime,
+        article_count: int,
+        recipients: Sequence[str],
+        last_article_id: int,
+    ) -> int:
+        """Remember that a digest was sent; call only after the mail server accepted it."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO digests (sent_at, covers_until, article_count, recipients, last_article_id)"
+                " VALUES (?,?,?,?,?)",
+                (_ts(sent_at), _ts(covers_until), article_count, json.dumps(list(recipients)), last_article_id),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def flagged_after(self, after_id: int) -> tuple[int, list[StoredArticle]]:
+        """Flagged articles with an id above ``after_id``, and the highest article id seen (the
+        value to record as the next digest's ``last_article_id``). An article committed while
+        this runs has a higher id than the one returned, so the next digest picks it up."""
+        upto = int(self._db.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0])
+        upto = max(upto, after_id)
+        rows = self._db.execute("SELECT * FROM articles WHERE flagged = 1 AND id > ? AND id <= ? ORDER BY id",
+                                (after_id, upto)).fetchall()
+        return upto, [self._stored(r) for r in rows]
+
+    def failing_feeds(self) -> list[FeedRow]:
+        """Feeds whose last attempt failed or that were disabled after an error."""
+        return [r for r in self.feed_rows() if r.state.consecutive_failures > 0 or r.state.disabled_reason]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRecord:
+    """One digest that was sent (a row of ``digests``)."""
+
+    id: int
+    sent_at: datetime
+    covers_until: datetime
+    article_count: int
+    recipients: tuple[str, ...]
+    last_article_id: int
 
 
 def _feed_state(row: sqlite3.Row) -> FeedState:

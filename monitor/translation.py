@@ -45,8 +45,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from packaging.version import InvalidVersion, Version
-
 from monitor.errors import ModelUnavailableError, TranslationError
 from monitor.sentences import split_sentences
 
@@ -139,11 +137,8 @@ def install_command(language: str, target: str = "en") -> str:
 # -- installed packages --------------------------------------------------------
 
 
-def _version_key(version: str) -> Version:
-    try:
-        return Version(version)
-    except InvalidVersion:
-        return Version("0")
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", version))
 
 
 def _read_package(path: Path) -> InstalledPackage:
@@ -390,7 +385,7 @@ class Translator:
         except ValueError:
             hint = "the text's language is unknown"
             raise ModelUnavailableError(language, self.target, hint=hint) from None
-        if source == self.target:
+        if source == self.target or not texts:
             return list(texts)
         model = self._model(source, language)
         if is_traditional_chinese(language):

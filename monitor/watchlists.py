@@ -71,6 +71,10 @@ _WORD = r"0-9A-Za-z\u00c0-\u024f"  # Latin letters and digits: what a word bound
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _TOKEN_RE = re.compile(rf"[{_WORD}]+|[{_CJK}]")
 _SEP = r"[\s\-\u2010\u2011\u00ad]+"
+# Addresses and markup are not text: blanked (same length) before matching.
+_NOT_TEXT_RE = re.compile(
+    r"https?://\S+|www\.\S+|(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}/\S*|\]\([^)\s]*\)|<[^<>]{0,2000}>"
+)
 _CJK_LANGS = ("zh", "ja", "ko")
 
 
@@ -430,7 +434,7 @@ class _Doc:
     def __init__(self, title: str, text: str) -> None:
         self.title_end = len(title)
         self.raw = f"{title}\n\n{text}"
-        self.folded = self.raw.translate(_fold_table())
+        self.folded = _NOT_TEXT_RE.sub(_blank, self.raw.translate(_fold_table()))
         self.lowered = self.folded.lower()
         self._starts: list[int] | None = None
         self._found: dict[str, list[_Found]] = {}
@@ -462,6 +466,10 @@ class _Doc:
                 kept.append(_Found(start, end, self.token_at(start), term))
             self._found[group.name] = kept
         return self._found[group.name]
+
+
+def _blank(m: re.Match[str]) -> str:
+    return " " * len(m.group())
 
 
 def match(watchlists: Sequence[Watchlist], title: str, text: str, language: str) -> tuple[WatchlistMatch, ...]:

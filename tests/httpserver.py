@@ -110,6 +110,11 @@ class TestServer:
                                   last_modified=last_modified)
         return self.url(path)
 
+    def add_handler(self, path: str, handler: Callable[[BaseHTTPRequestHandler], None]) -> str:
+        """Serve ``path`` with a function that writes the whole response itself."""
+        self.routes[path] = Route(body=b"", handler=handler)
+        return self.url(path)
+
     def requests_to(self, path: str) -> list[Request]:
         with self._lock:
             return [r for r in self.requests if r.path == path]
