@@ -47,7 +47,20 @@ class Context:
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class MonitorGroup(click.Group):
+    """Turns the package's own errors into one clean line and exit status 1 (2 for configuration)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_CONFIG)
+        except MonitorError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="MONITOR_CONFIG",
               default=DEFAULT_CONFIG, show_default=True, show_envvar=True, help="The feeds.yaml to use.")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
@@ -78,11 +91,7 @@ def fetch(ctx: Context) -> None:
                     bar.update(1)
                 return await app.pipeline().run_pass(feeds, on_feed_done=done)
 
-    try:
-        summary = asyncio.run(run())
-    except MonitorError as exc:
-        raise click.ClickException(str(exc)) from exc
-    _print_summary(summary)
+    _print_summary(asyncio.run(run()))
 
 
 def _print_summary(summary: PassSummary) -> None:

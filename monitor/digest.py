@@ -1,0 +1,489 @@
+"""The daily digest: select flagged articles, group them, render them.
+
+``build_digest`` is pure: stored articles in, a :class:`Digest` out, grouped by
+watchlist and then by story (the same URL, or a near-identical title across
+feeds, is one story shown once with "also in: ..."), newest story first.
+``render_digest`` turns it into an HTML and a plain-text part with Jinja2
+templates (autoescaped HTML; a user's ``digest.templates`` folder overrides the
+shipped ones). The thin I/O part at the end reads the store and records a digest
+as sent only after the mail server accepted it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+from .config import Config
+from .errors import ConfigError
+from .feeds import canonical_url
+from .language import simplified_fold_table
+from .mailer import build_message
+from .models import Hit, WatchlistMatch
+from .storage import FeedRow, Store, StoredArticle
+from .watchlists import Watchlist
+
+HTML_TEMPLATE = "digest.html.j2"
+TEXT_TEMPLATE = "digest.txt.j2"
+MAX_ITEMS_PER_WATCHLIST = 100
+MAX_SNIPPETS = 2
+LEAD_CHARS = 200
+SIMILAR_TITLE = 0.9  # difflib ratio above which two titles are the same story
+MIN_FUZZY_TITLE = 20  # shorter titles must match exactly to be one story
+
+LANGUAGE_NAMES = {
+    "en": "English", "sv": "Swedish", "zh": "Chinese", "zh-Hans": "Chinese (simplified)",
+    "zh-Hant": "Chinese (traditional)", "de": "German", "fr": "French", "es": "Spanish", "ja": "Japanese",
+    "ko": "Korean", "ru": "Russian", "nl": "Dutch", "no": "Norwegian", "nb": "Norwegian", "da": "Danish",
+    "fi": "Finnish", "it": "Italian", "pt": "Portuguese", "pl": "Polish", "uk": "Ukrainian", "und": "unknown",
+}
+
+
+# -- the digest as data ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A run of snippet text; ``mark`` when it is a watchlist term that matched."""
+
+    text: str
+    mark: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """Another outlet that carried the same story."""
+
+    outlet: str
+    url: str | None
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    article_id: int
+    title: str  # English when translated, else the original
+    original_title: str | None  # the original, when ``title`` is a translation of it
+    outlet: str
+    language: str
+    language_name: str
+    date: datetime  # published (else fetched), in the digest's time zone
+    date_text: str
+    url: str | None  # http(s) links only
+    snippets: tuple[tuple[Segment, ...], ...]
+    terms: tuple[str, ...]  # the watchlist terms that matched, in order of first hit
+    reasons: tuple[str, ...]  # the rules that fired
+    score: float
+    also_in: tuple[Mention, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WatchlistSection:
+    name: str
+    description: str
+    items: tuple[DigestItem, ...]  # one per story, newest first
+    articles: int  # flagged articles in this section, before grouping into stories
+    omitted: int = 0  # stories left out beyond MAX_ITEMS_PER_WATCHLIST
+
+
+@dataclass(frozen=True, slots=True)
+class FailingFeed:
+    name: str
+    url: str
+    failures: int
+    last_error: str | None
+    next_attempt: str | None
+    disabled_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    generated: datetime  # in the digest's time zone
+    since: datetime | None  # the previous digest, in the digest's time zone; None for the first one
+    timezone: str
+    sections: tuple[WatchlistSection, ...]
+    failing: tuple[FailingFeed, ...]
+    article_count: int  # distinct flagged articles covered
+
+    @property
+    def empty(self) -> bool:
+        return self.article_count == 0
+
+    @property
+    def story_count(self) -> int:
+        return sum(len(s.items) for s in self.sections)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedDigest:
+    subject: str
+    html: str
+    text: str
+
+
+# -- pure: build ---------------------------------------------------------------------------
+
+
+def build_digest(
+    articles: Sequence[StoredArticle],
+    failing: Sequence[FeedRow],
+    *,
+    now: datetime,
+    since: datetime | None,
+    timezone: str,
+    feed_names: Mapping[str, str] | None = None,
+    watchlists: Sequence[Watchlist] = (),
+    max_items: int = MAX_ITEMS_PER_WATCHLIST,
+) -> Digest:
+    """Group flagged ``articles`` by watchlist, then story; newest story first. Pure."""
+    tz = ZoneInfo(timezone)
+    names = dict(feed_names or {})
+    order = {w.name: i for i, w in enumerate(watchlists)}
+    descriptions = {w.name: w.description for w in watchlists}
+    patterns = _term_patterns(watchlists)
+
+    by_watchlist: dict[str, list[tuple[StoredArticle, WatchlistMatch]]] = {}
+    covered: set[int] = set()
+    for stored in articles:
+        for m in stored.article.matches:
+            if m.flagged:
+                by_watchlist.setdefault(m.watchlist, []).append((stored, m))
+                covered.add(stored.id)
+
+    sections = []
+    for name in sorted(by_watchlist, key=lambda n: (order.get(n, len(order)), n)):
+        entries = by_watchlist[name]
+        stories = [_story_item(story, tz, names, patterns) for story in group_stories(entries, names)]
+        stories.sort(key=lambda item: (item.date, item.article_id), reverse=True)
+        sections.append(WatchlistSection(name=name, description=descriptions.get(name, ""),
+                                         items=tuple(stories[:max_items]), articles=len(entries),
+                                         omitted=max(0, len(stories) - max_items)))
+    return Digest(
+        generated=now.astimezone(tz),
+        since=since.astimezone(tz) if since else None,
+        timezone=timezone,
+        sections=tuple(sections),
+        failing=tuple(_failing(row, names, tz) for row in failing),
+        article_count=len(covered),
+    )
+
+
+def group_stories(
+    entries: Sequence[tuple[StoredArticle, WatchlistMatch]], feed_names: Mapping[str, str] | None = None
+) -> list[list[tuple[StoredArticle, WatchlistMatch]]]:
+    """Partition articles into stories: same canonical URL or near-identical title (original or
+    English). Each story lists its articles first-published first. Pure."""
+    names = feed_names or {}
+    parent = list(range(len(entries)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    keys = [_title_keys(s.article.title, s.article.title_en, names.get(s.article.feed_url, s.article.feed_name))
+            for s, _ in entries]
+    urls = [canonical_url(s.article.url) if s.article.url else None for s, _ in entries]
+    for i in range(len(entries)):
+        for j in range(i):
+            if find(i) != find(j) and ((urls[i] and urls[i] == urls[j]) or _similar(keys[i], keys[j])):
+                parent[find(i)] = find(j)
+    groups: dict[int, list[tuple[StoredArticle, WatchlistMatch]]] = {}
+    for i, entry in enumerate(entries):
+        groups.setdefault(find(i), []).append(entry)
+    return [sorted(g, key=lambda e: (_when(e[0]), e[0].id)) for g in groups.values()]
+
+
+def highlight(text: str, patterns: Sequence[re.Pattern[str]]) -> tuple[Segment, ...]:
+    """Split ``text`` into plain and marked segments where any pattern matches. Patterns run on
+    the folded text (traditional -> simplified Chinese, full-width -> ASCII: 1:1, so offsets hold),
+    as the watchlists match; the segments keep the original characters."""
+    folded = _fold(text)
+    spans = sorted((m.start(), m.end()) for p in patterns for m in p.finditer(folded) if m.end() > m.start())
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out: list[Segment] = []
+    pos = 0
+    for start, end in merged:
+        if start > pos:
+            out.append(Segment(text[pos:start]))
+        out.append(Segment(text[start:end], mark=True))
+        pos = end
+    if pos < len(text):
+        out.append(Segment(text[pos:]))
+    return tuple(out)
+
+
+def term_pattern(term: str) -> re.Pattern[str]:
+    """A pattern for a watchlist term as written (``*`` lets a word go on, a space matches spaces or
+    hyphens); used when the term is no longer in the configured watchlists."""
+    parts = []
+    for word in _fold(term).split():
+        core = re.escape(word.strip("*"))
+        head = r"\w*" if word.startswith("*") else (r"(?<!\w)" if word[:1].isascii() and word[:1].isalnum() else "")
+        tail = r"\w*" if word.endswith("*") else (r"(?!\w)" if word[-1:].isascii() and word[-1:].isalnum() else "")
+        parts.append(head + core + tail)
+    return re.compile(r"[\s\-]+".join(parts) or re.escape(term), re.IGNORECASE)
+
+
+def _story_item(
+    story: Sequence[tuple[StoredArticle, WatchlistMatch]],
+    tz: ZoneInfo,
+    names: Mapping[str, str],
+    patterns: Mapping[tuple[str, str], re.Pattern[str]],
+) -> DigestItem:
+    lead, match = story[0]
+    a = lead.article
+    outlet = names.get(a.feed_url, a.feed_name)
+    terms = tuple(dict.fromkeys(h.term for h in match.hits))
+    compiled = [patterns.get((match.watchlist, t)) or term_pattern(t) for t in terms]
+    translated = bool(a.title_en and a.title_en.strip() and a.title_en.strip() != a.title.strip())
+    also: dict[str, Mention] = {}
+    for stored, _ in story:
+        for feed_url in (stored.article.feed_url, *stored.feeds):
+            name = names.get(feed_url) or (stored.article.feed_name if feed_url == stored.article.feed_url
+                                           else urlsplit(feed_url).hostname or feed_url)
+            if name != outlet and name not in also:
+                also[name] = Mention(outlet=name, url=_safe_url(stored.article.url), title=stored.article.title)
+    when = max(_when(s) for s, _ in story).astimezone(tz)
+    return DigestItem(
+        article_id=lead.id,
+        title=a.title_en.strip() if translated and a.title_en else a.title,
+        original_title=a.title if translated else None,
+        outlet=outlet,
+        language=a.language.code,
+        language_name=LANGUAGE_NAMES.get(a.language.code, a.language.code),
+        date=when,
+        date_text=_when(lead).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        url=_safe_url(a.url),
+        snippets=_snippets(match.hits, a.text, compiled),
+        terms=terms,
+        reasons=match.reasons,
+        score=match.score,
+        also_in=tuple(also.values()),
+    )
+
+
+def _snippets(hits: Sequence[Hit], text: str, patterns: Sequence[re.Pattern[str]]) -> tuple[tuple[Segment, ...], ...]:
+    candidates = list(dict.fromkeys(h.snippet for h in hits if h.field == "text" and h.snippet.strip()))
+    if not candidates:  # matched in the title only: show the article's lead
+        lead = " ".join(text.split())
+        candidates = [lead if len(lead) <= LEAD_CHARS else lead[:LEAD_CHARS].rsplit(" ", 1)[0] + "…"] if lead else []
+    marked = [highlight(c, patterns) for c in candidates]
+
+    def distinct_terms(segments: tuple[Segment, ...]) -> int:
+        return len({s.text.casefold() for s in segments if s.mark})
+
+    ranked = sorted(range(len(marked)), key=lambda i: (-distinct_terms(marked[i]), i))
+    return tuple(marked[i] for i in sorted(ranked[:MAX_SNIPPETS]))
+
+
+def _failing(row: FeedRow, names: Mapping[str, str], tz: ZoneInfo) -> FailingFeed:
+    s = row.state
+    return FailingFeed(
+        name=names.get(s.url, row.name),
+        url=s.url,
+        failures=s.consecutive_failures,
+        last_error=s.last_error,
+        next_attempt=s.next_attempt.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        if s.next_attempt and not s.disabled_reason else None,
+        disabled_reason=s.disabled_reason,
+    )
+
+
+def _when(stored: StoredArticle) -> datetime:
+    return stored.article.published or stored.article.fetched
+
+
+def _safe_url(url: str | None) -> str | None:
+    """Only http(s) links go into a mail: no javascript:, data: or file: from a feed."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+_PUNCT = re.compile(r"[^\w]+")
+
+
+def _title_keys(title: str, title_en: str | None, outlet: str) -> tuple[str, ...]:
+    keys = []
+    for t in (title, title_en):
+        if not t:
+            continue
+        t = _fold(t).casefold()
+        for sep in (" | ", " - ", " – ", " — "):  # "Headline - Outlet"
+            head, _, tail = t.rpartition(sep)
+            if head and tail.strip() == outlet.casefold():
+                t = head
+        key = " ".join(_PUNCT.sub(" ", t).split())
+        if key:
+            keys.append(key)
+    return tuple(dict.fromkeys(keys))
+
+
+def _similar(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    for x in a:
+        for y in b:
+            if x == y:
+                return True
+            if min(len(x), len(y)) < MIN_FUZZY_TITLE:
+                continue
+            matcher = difflib.SequenceMatcher(None, x, y, autojunk=False)
+            if matcher.real_quick_ratio() >= SIMILAR_TITLE and matcher.quick_ratio() >= SIMILAR_TITLE \
+                    and matcher.ratio() >= SIMILAR_TITLE:
+                return True
+    return False
+
+
+@lru_cache(maxsize=1)
+def _fold_table() -> dict[int, str]:
+    table = dict(simplified_fold_table())
+    table.update({code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)})
+    table[0x3000] = " "
+    return table
+
+
+def _fold(text: str) -> str:
+    return text.translate(_fold_table())
+
+
+def _term_patterns(watchlists: Sequence[Watchlist]) -> dict[tuple[str, str], re.Pattern[str]]:
+    return {(w.name, ct.term.text): ct.pattern for w in watchlists for g in w.groups for ct in g.terms}
+
+
+# -- pure: render --------------------------------------------------------------------------
+
+
+def template_environment(templates: Path | None = None) -> jinja2.Environment:
+    """Templates from ``templates`` (the user's folder) first, then the shipped ones; HTML
+    templates autoescaped."""
+    loaders: list[jinja2.BaseLoader] = []
+    if templates is not None:
+        loaders.append(jinja2.FileSystemLoader(str(templates)))
+    loaders.append(jinja2.PackageLoader("monitor", "templates"))
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm", "html.j2", "htm.j2"),
+                                            default_for_string=True, default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def format_subject(template: str, digest: Digest) -> str:
+    """The configured subject with {date}, {count}, {stories}, {watchlists} filled in; an unknown
+    placeholder is left as written."""
+    values = {"date": digest.generated.strftime("%Y-%m-%d"), "count": str(digest.article_count),
+              "stories": str(digest.story_count), "watchlists": ", ".join(s.name for s in digest.sections)}
+    out = []
+    try:
+        for literal, field, spec, _ in string.Formatter().parse(template):
+            out.append(literal)
+            if field is not None:
+                out.append(values[field] if field in values else "{" + field + (":" + spec if spec else "") + "}")
+    except ValueError:  # unbalanced braces: use it as written
+        out = [template]
+    return " ".join("".join(out).split())  # one line: no header injection
+
+
+def render_digest(digest: Digest, *, subject: str, templates: Path | None = None) -> RenderedDigest:
+    """Render both parts. A broken user template raises ConfigError naming its file and line."""
+    env = template_environment(templates)
+    title = format_subject(subject, digest)
+    context: dict[str, Any] = {"digest": digest, "subject": title}
+    try:
+        html = env.get_template(HTML_TEMPLATE).render(context)
+        text = env.get_template(TEXT_TEMPLATE).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ConfigError(f"digest template: {exc.message}", path=exc.filename or exc.name, line=exc.lineno,
+                          field="digest.templates") from None
+    except jinja2.TemplateError as exc:
+        raise ConfigError(f"digest template: {exc}", path=str(templates) if templates else None,
+                          field="digest.templates") from None
+    return RenderedDigest(subject=title, html=html, text=text)
+
+
+# -- the thin I/O part ---------------------------------------------------------------------
+
+
+class Sender(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPlan:
+    """A rendered digest and what to record once it is sent."""
+
+    digest: Digest
+    rendered: RenderedDigest
+    last_article_id: int
+    covers_until: datetime
+
+    def worth_sending(self, empty: str) -> bool:
+        """False for an empty digest when the config says ``empty: skip``."""
+        return not self.digest.empty or empty == "send"
+
+
+def plan_digest(store: Store, config: Config, now: datetime) -> DigestPlan:
+    """Everything flagged since the last digest that was sent, grouped and rendered; marks nothing."""
+    last = store.last_digest()
+    upto, articles = store.flagged_after(last.last_article_id if last else 0)
+    names = {f.url: f.name for f in config.feeds}
+    enabled = {f.url for f in config.enabled_feeds}
+    failing = [r for r in store.failing_feeds() if r.state.url in enabled]
+    digest = build_digest(articles, failing, now=now, since=last.sent_at if last else None,
+                          timezone=config.digest.timezone, feed_names=names, watchlists=config.watchlists)
+    rendered = render_digest(digest, subject=config.digest.subject, templates=config.digest.templates)
+    return DigestPlan(digest=digest, rendered=rendered, last_article_id=upto, covers_until=now)
+
+
+def digest_message(plan: DigestPlan, config: Config, now: datetime) -> EmailMessage:
+    return build_message(plan.rendered.subject, plan.rendered.text, plan.rendered.html,
+                         sender=config.digest.sender, to=config.digest.to, now=now)
+
+
+def mark_sent(store: Store, plan: DigestPlan, config: Config, sent_at: datetime) -> None:
+    store.record_digest(sent_at=sent_at, covers_until=plan.covers_until, article_count=plan.digest.article_count,
+                        recipients=config.digest.to, last_article_id=plan.last_article_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOutcome:
+    plan: DigestPlan
+    sent: bool  # False: empty and ``digest.empty: skip``
+    message_id: str | None = None
+
+
+def send_digest(store: Store, config: Config, sender: Sender, now: datetime) -> DigestOutcome:
+    """Plan, send, and only then record the digest as sent. A MailError from ``sender``
+    propagates with nothing recorded, so the same articles go into the next attempt."""
+    plan = plan_digest(store, config, now)
+    if not plan.worth_sending(config.digest.empty):
+        return DigestOutcome(plan=plan, sent=False)
+    message = digest_message(plan, config, now)
+    sender.send(message)
+    mark_sent(store, plan, config, now)
+    return DigestOutcome(plan=plan, sent=True, message_id=str(message["Message-ID"]))
