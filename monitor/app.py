@@ -13,8 +13,9 @@ import httpx
 from .config import Config
 from .fetching import Fetcher, Resolver, build_client, system_resolver
 from .language import LanguageDetector
-from .pipeline import Pipeline
+from .pipeline import Pipeline, TranslationSummary, translate_pending
 from .storage import Store
+from .translation import Translator
 
 Clock = Callable[[], datetime]
 
@@ -30,6 +31,17 @@ class App:
     fetcher: Fetcher
     detector: LanguageDetector
     clock: Clock
+    _translator: Translator | None = None
+
+    @property
+    def translator(self) -> Translator:
+        """Built on first use; models load lazily inside it."""
+        if self._translator is None:
+            self._translator = build_translator(self.config, self.store)
+        return self._translator
+
+    def translate(self) -> TranslationSummary:
+        return translate_pending(self.store, self.translator, self.config.translation)
 
     def pipeline(self) -> Pipeline:
         return Pipeline(
@@ -44,6 +56,12 @@ class App:
 
 def open_store(config: Config) -> Store:
     return Store(config.database)
+
+
+def build_translator(config: Config, store: Store | None) -> Translator:
+    t = config.translation
+    return Translator(t.packages_dir, batch_size=t.batch_size, beam_size=t.beam_size, cache=store,
+                      threads=t.threads)
 
 
 @asynccontextmanager

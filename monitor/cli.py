@@ -11,11 +11,11 @@ from typing import Any
 import click
 
 from . import __version__
-from .app import open_app, open_store
+from .app import build_translator, open_app, open_store
 from .config import DEFAULT_CONFIG, Config, load_config
 from .errors import ConfigError, MonitorError
 from .export import write_csv, write_jsonl
-from .pipeline import FeedOutcome, PassSummary
+from .pipeline import FeedOutcome, PassSummary, TranslationSummary, translate_pending
 
 EXIT_CONFIG = 2
 
@@ -82,16 +82,101 @@ def fetch(ctx: Context) -> None:
     feeds = config.enabled_feeds
     show_bar = sys.stderr.isatty()
 
-    async def run() -> PassSummary:
+    async def run() -> tuple[PassSummary, TranslationSummary | None]:
         async with open_app(config) as app:
             if not show_bar:
-                return await app.pipeline().run_pass(feeds)
-            with click.progressbar(length=len(feeds), label="Fetching feeds", file=sys.stderr) as bar:
-                def done(_: FeedOutcome) -> None:
-                    bar.update(1)
-                return await app.pipeline().run_pass(feeds, on_feed_done=done)
+                summary = await app.pipeline().run_pass(feeds)
+            else:
+                with click.progressbar(length=len(feeds), label="Fetching feeds", file=sys.stderr) as bar:
+                    def done(_: FeedOutcome) -> None:
+                        bar.update(1)
+                    summary = await app.pipeline().run_pass(feeds, on_feed_done=done)
+            translated = app.translate() if config.translation.enabled else None
+            return summary, translated
 
-    _print_summary(asyncio.run(run()))
+    summary, translated = asyncio.run(run())
+    _print_summary(summary)
+    if translated is not None:
+        _print_translation(translated)
+
+
+def _print_translation(summary: TranslationSummary) -> None:
+    if summary.translated or summary.unavailable:
+        click.echo(f"translated {summary.translated} article(s); {summary.unavailable} wait for a model")
+    for language in summary.missing_pairs:
+        click.echo(f"  no model for {language}->en: {_install_hint(language)}")
+
+
+def _install_hint(language: str) -> str:
+    from .translation import install_command
+
+    try:
+        return f"install it with `{install_command(language)}`"
+    except ValueError:
+        return "no Argos model exists for this language"
+
+
+@main.command()
+@pass_ctx
+def translate(ctx: Context) -> None:
+    """Translate stored articles that wait for it (after installing a model, say)."""
+    config = ctx.config
+    with open_store(config) as store:
+        summary = translate_pending(store, build_translator(config, store), config.translation)
+    _print_translation(summary)
+    if not (summary.translated or summary.unavailable):
+        click.echo("nothing to translate")
+
+
+@main.group()
+def models() -> None:
+    """Manage the offline translation models (Argos packages)."""
+
+
+@models.command("list")
+@pass_ctx
+def models_list(ctx: Context) -> None:
+    """Show installed language pairs and configured languages that lack one."""
+    from .translation import argos_code, installed_pairs
+
+    config = ctx.config
+    pairs = installed_pairs(config.translation.packages_dir)
+    click.echo(f"packages folder: {config.translation.packages_dir}")
+    for src, dst, version in pairs:
+        click.echo(f"  {src} -> {dst}  (version {version})")
+    if not pairs:
+        click.echo("  (none installed)")
+    have = {(s, d) for s, d, _ in pairs}
+    wanted = sorted({f.language for f in config.feeds if f.language})
+    for language in wanted:
+        try:
+            code = argos_code(language)
+        except ValueError:
+            continue
+        if code != "en" and (code, "en") not in have:
+            click.echo(f"  missing for feeds in {language}: {_install_hint(language)}")
+
+
+@models.command("install")
+@click.argument("source", required=False)
+@click.argument("target", required=False)
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Install from a downloaded .argosmodel file instead of the package index.")
+@pass_ctx
+def models_install(ctx: Context, source: str | None, target: str | None, file: Path | None) -> None:
+    """Install a model: `models install sv en` from the Argos index (needs network),
+    or `models install --file X.argosmodel`."""
+    from .translation import install_from_index, install_package_file
+
+    packages_dir = ctx.config.translation.packages_dir
+    if file is not None:
+        install_package_file(file, packages_dir)
+        click.echo(f"installed {file.name} into {packages_dir}")
+        return
+    if not source or not target:
+        raise click.UsageError("give SOURCE and TARGET language codes (e.g. sv en), or --file")
+    install_from_index(source, target, packages_dir)
+    click.echo(f"installed {source} -> {target} into {packages_dir}")
 
 
 def _print_summary(summary: PassSummary) -> None:

@@ -13,14 +13,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from .config import FetchSettings
-from .errors import FeedParseError, FetchError, HTTPStatusError, MonitorError
+from .config import FetchSettings, TranslationSettings
+from .errors import FeedParseError, FetchError, HTTPStatusError, ModelUnavailableError, MonitorError
 from .extraction import choose_text, decode_html, extract
 from .feeds import parse_feed
 from .fetching import FEED_ACCEPT, Fetcher
 from .language import LanguageDetector
 from .models import Article, Extracted, FeedConfig, FeedEntry, FeedState, TranslationState
-from .storage import Store
+from .storage import Store, StoredArticle
+from .translation import Translator, install_command
 from .watchlists import Watchlist, match
 
 log = logging.getLogger(__name__)
@@ -229,3 +230,62 @@ class Pipeline:
 
 def _extract_page(content: bytes, headers: dict[str, str], url: str) -> Extracted:
     return extract(decode_html(content, headers), url)
+
+
+# -- translation, after matching ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TranslationSummary:
+    translated: int = 0
+    unavailable: int = 0
+    missing_pairs: tuple[str, ...] = ()  # languages with no model, e.g. ("sv",)
+
+
+def translate_pending(
+    store: Store, translator: Translator, settings: TranslationSettings, *, articles_per_batch: int = 32
+) -> TranslationSummary:
+    """Translate what is pending (or was unavailable, in case a model has been installed since).
+
+    Titles of every non-English article; bodies of flagged ones (all, with translate_all).
+    Runs after articles are stored and matched, so flags never wait on translation.
+    """
+    todo = list(store.articles(translation=(TranslationState.PENDING, TranslationState.UNAVAILABLE)))
+    by_language: dict[str, list[StoredArticle]] = {}
+    for stored in todo:
+        by_language.setdefault(stored.article.language.code, []).append(stored)
+    translated, unavailable, missing = 0, 0, []
+    for language, group in sorted(by_language.items()):
+        if not translator.can_translate(language):
+            missing.append(language)
+            fresh = [s for s in group if s.article.translation is TranslationState.PENDING]
+            for stored in fresh:
+                store.set_translation(stored.id, TranslationState.UNAVAILABLE, None, None)
+            unavailable += len(group)
+            log.warning("no translation model for %s->en (%d article(s) wait); install it with: %s",
+                        language, len(group), _install_hint(language))
+            continue
+        for start in range(0, len(group), articles_per_batch):
+            batch = group[start:start + articles_per_batch]
+            texts: list[str] = []
+            for stored in batch:
+                texts.append(stored.article.title)
+                wants_body = settings.translate_all or stored.article.flagged
+                texts.append(stored.article.text if wants_body else "")
+            try:
+                out = translator.translate(texts, language)
+            except ModelUnavailableError as exc:  # removed between the check and the call
+                log.warning("%s", exc)
+                break
+            for i, stored in enumerate(batch):
+                title_en, body_en = out[2 * i], out[2 * i + 1]
+                store.set_translation(stored.id, TranslationState.DONE, title_en, body_en or None)
+                translated += 1
+    return TranslationSummary(translated=translated, unavailable=unavailable, missing_pairs=tuple(missing))
+
+
+def _install_hint(language: str) -> str:
+    try:
+        return install_command(language)
+    except ValueError:
+        return f"(no Argos model is known for language {language!r})"

@@ -1,0 +1,375 @@
+"""The daemon behind ``monitor run``: poll each feed at its own interval, send the digest
+daily at the configured local time, reload the config when it changes, stop cleanly.
+
+Why APScheduler's ``AsyncIOScheduler`` (and not ``BackgroundScheduler``): the pipeline is
+asyncio (one httpx client whose per-host limits are shared by all feeds) and the store is
+one SQLite connection that must stay on one thread. Coroutine jobs run as tasks on the
+one event loop, so feeds share the client and the connection without locks, and a stop
+can cancel a feed at an ``await``, where no transaction is open (the store commits one
+article per transaction; feed validators are saved last). The blocking SMTP exchange
+runs in a worker thread (``asyncio.to_thread``) and does not touch the store.
+
+The decisions (is a feed due, is a digest due, when is the first poll, how long to
+wait before a retry) are pure functions of an injected ``now``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from .config import Config, load_config
+from .digest import Sender, digest_message, mark_sent, plan_digest
+from .errors import ConfigError, MonitorError
+from .models import FeedConfig, FeedState
+from .pipeline import FeedOutcome
+from .storage import Store
+
+log = logging.getLogger(__name__)
+
+FEED_JOB = "feed:"  # + feed URL
+DIGEST_JOB = "digest"
+DIGEST_RETRY_JOB = "digest-retry"
+CONFIG_WATCH_JOB = "config-watch"
+CONFIG_POLL = timedelta(seconds=5)
+MAX_JITTER = timedelta(minutes=5)
+MAX_START_STAGGER = timedelta(seconds=10)
+RETRY_FIRST = timedelta(minutes=5)
+RETRY_CAP = timedelta(hours=1)
+STOP_GRACE = 30.0  # seconds a feed in flight may take to finish after SIGINT/SIGTERM
+
+Clock = Callable[[], datetime]
+
+
+class FeedProcessor(Protocol):
+    async def process_feed(self, feed: FeedConfig) -> FeedOutcome: ...
+
+
+# -- pure decisions ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PollDecision:
+    due: bool
+    reason: str
+
+
+def jitter_for(interval: timedelta) -> int:
+    """Seconds of random delay added to each poll: 5% of the interval, 1 s to 5 min."""
+    return int(min(max(interval.total_seconds() * 0.05, 1.0), MAX_JITTER.total_seconds()))
+
+
+def feed_due(state: FeedState, now: datetime, interval: timedelta) -> PollDecision:
+    """Whether a scheduled poll should fetch. A feed disabled after an error is skipped; one in
+    backoff is skipped until ``next_attempt``, less half an interval of slack, since polls fire on
+    the interval grid plus jitter while ``next_attempt`` counts from when the last fetch began."""
+    if state.disabled_reason:
+        return PollDecision(False, f"disabled: {state.disabled_reason}")
+    if state.next_attempt is not None and state.next_attempt - interval / 2 > now:
+        kind = f"backing off after {state.consecutive_failures} failure(s)" if state.consecutive_failures \
+            else "fetched recently"
+        return PollDecision(False, f"{kind}; next attempt {state.next_attempt.isoformat()}")
+    return PollDecision(True, "due")
+
+
+def first_poll(state: FeedState, now: datetime, interval: timedelta) -> datetime:
+    """When a feed is first polled after start: at its stored ``next_attempt`` when that is ahead,
+    else now plus a stagger (stable per URL, up to 10 s) so feeds do not all fire at once."""
+    if state.next_attempt is not None and state.next_attempt > now:
+        return state.next_attempt
+    spread = min(MAX_START_STAGGER, timedelta(seconds=jitter_for(interval)))
+    fraction = (zlib.crc32(state.url.encode()) % 1000) / 1000
+    return now + spread * fraction
+
+
+def last_digest_slot(now: datetime, at: time, tz: str) -> datetime:
+    """The latest scheduled digest time at or before ``now`` (aware), in ``tz``. A wall time that
+    does not exist on a DST change day (02:30 in spring) counts as the instant after the gap; an
+    ambiguous one (02:30 in autumn) as its first occurrence, as the cron trigger fires."""
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone)
+    for days in (0, 1, 2):
+        day = local.date() - timedelta(days=days)
+        slot = datetime.combine(day, at, tzinfo=zone)
+        slot = datetime.fromtimestamp(slot.timestamp(), zone)  # normalise a time in a DST gap
+        if slot <= now:
+            return slot
+    raise AssertionError("unreachable: a slot within two days is always in the past")
+
+
+def digest_due(last_sent: datetime | None, now: datetime, at: time, tz: str) -> bool:
+    """A digest is due when a scheduled time has passed since the last one was sent (``None``:
+    never sent, so due). The daemon passes its start time for ``None`` so that a fresh install
+    does not mail at once; it waits for the first scheduled time."""
+    return last_sent is None or last_sent < last_digest_slot(now, at, tz)
+
+
+def retry_delay(failures: int) -> timedelta:
+    """Wait before retrying a digest that could not be sent: 5, 10, 20, 40 min, then hourly."""
+    return min(RETRY_FIRST * (2 ** max(failures - 1, 0)), RETRY_CAP)
+
+
+# -- the daemon --------------------------------------------------------------------------
+
+
+class Daemon:
+    """Owns the scheduler; the store, pipeline and mailer are built by the caller (app/cli)."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        store: Store,
+        make_pipeline: Callable[[Config], FeedProcessor],
+        make_mailer: Callable[[Config], Sender],
+        clock: Clock,
+        load: Callable[[Path], Config] = load_config,
+        after_feed: Callable[[FeedOutcome], Awaitable[None]] | None = None,
+        before_digest: Callable[[], Awaitable[None]] | None = None,
+        scheduler: AsyncIOScheduler | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.scheduler = scheduler or AsyncIOScheduler(timezone="UTC")
+        self._make_pipeline = make_pipeline
+        self._make_mailer = make_mailer
+        self._load = load
+        self._after_feed = after_feed
+        self._before_digest = before_digest
+        self._pipeline = make_pipeline(config)
+        self._mailer = make_mailer(config)
+        self._gate = asyncio.Semaphore(max(1, config.fetch.concurrency))
+        self._scheduled: dict[str, timedelta] = {}  # feed URL -> interval of its job
+        self._digest_slot: tuple[time, str] | None = None
+        self._feed_tasks: set[asyncio.Task[Any]] = set()
+        self._digest_tasks: set[asyncio.Task[Any]] = set()
+        self._digest_failures = 0
+        self._digest_lock = asyncio.Lock()
+        self._config_stamp = _stamp(config.path)
+        self.started_at = clock()
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    def schedule(self) -> None:
+        """Make the scheduler's jobs match ``self.config``: one per enabled feed, the daily
+        digest, the config watcher. Feeds whose interval is unchanged keep their schedule."""
+        now = self.clock()
+        feeds = {f.url: f for f in self.config.enabled_feeds}
+        for url in list(self._scheduled):
+            if url not in feeds or feeds[url].interval != self._scheduled[url]:
+                self.scheduler.remove_job(FEED_JOB + url)
+                del self._scheduled[url]
+        for url, feed in feeds.items():
+            if url in self._scheduled:
+                continue
+            start = first_poll(self.store.feed_state(url), now, feed.interval)
+            self.scheduler.add_job(
+                self.poll_feed, IntervalTrigger(seconds=feed.interval.total_seconds(), start_date=start,
+                                                jitter=jitter_for(feed.interval), timezone="UTC"),
+                args=(url,), id=FEED_JOB + url, name=f"poll {feed.name}", next_run_time=start,
+                max_instances=1, coalesce=True, misfire_grace_time=int(feed.interval.total_seconds() / 2),
+            )
+            self._scheduled[url] = feed.interval
+        d = self.config.digest
+        if not d.to:
+            if self._digest_slot is not None or self.scheduler.get_job(DIGEST_JOB) is None:
+                log.warning("no digest is scheduled: digest.to lists no recipients")
+            if self.scheduler.get_job(DIGEST_JOB) is not None:
+                self.scheduler.remove_job(DIGEST_JOB)
+            self._digest_slot = None
+        elif self._digest_slot != (d.time, d.timezone):
+            self.scheduler.add_job(
+                self.digest_job, CronTrigger(hour=d.time.hour, minute=d.time.minute, timezone=ZoneInfo(d.timezone)),
+                id=DIGEST_JOB, name="daily digest", replace_existing=True, max_instances=1, coalesce=True,
+                misfire_grace_time=None,
+            )
+            self._digest_slot = (d.time, d.timezone)
+        if self.scheduler.get_job(CONFIG_WATCH_JOB) is None:
+            self.scheduler.add_job(self.check_config, IntervalTrigger(seconds=CONFIG_POLL.total_seconds()),
+                                   id=CONFIG_WATCH_JOB, name="watch config", max_instances=1, coalesce=True)
+
+    def catch_up(self) -> bool:
+        """On start: queue the digest now if a scheduled time passed while we were not running."""
+        last = self.store.last_digest()
+        d = self.config.digest
+        if not digest_due(last.sent_at if last else self.started_at, self.clock(), d.time, d.timezone):
+            return False
+        log.info("a digest was due while monitor was not running; sending it now")
+        self.scheduler.add_job(self.digest_job, id=DIGEST_RETRY_JOB, name="digest (catch-up)",
+                               replace_existing=True, misfire_grace_time=None)
+        return True
+
+    async def poll_feed(self, url: str) -> FeedOutcome | None:
+        feed = next((f for f in self.config.enabled_feeds if f.url == url), None)
+        if feed is None:
+            return None
+        decision = feed_due(self.store.feed_state(url), self.clock(), feed.interval)
+        if not decision.due:
+            log.debug("feed %s: skipped (%s)", feed.name, decision.reason)
+            return None
+        task = asyncio.current_task()
+        if task is not None:
+            self._feed_tasks.add(task)
+        try:
+            async with self._gate:
+                outcome = await self._pipeline.process_feed(feed)
+            if outcome.status == "failed":
+                log.warning("feed %s: failed: %s", feed.name, outcome.error)
+            else:
+                log.info("feed %s: %s, %d new, %d flagged", feed.name, outcome.status, outcome.new_articles,
+                         outcome.flagged)
+            if self._after_feed is not None:
+                await self._after_feed(outcome)
+            return outcome
+        finally:
+            if task is not None:
+                self._feed_tasks.discard(task)
+
+    async def digest_job(self) -> bool:
+        """Send the digest if one is due; on failure log once and schedule a retry. True if sent."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._digest_tasks.add(task)
+        try:
+            async with self._digest_lock:  # the daily job and a retry never overlap
+                return await self._send_if_due()
+        finally:
+            if task is not None:
+                self._digest_tasks.discard(task)
+
+    async def _send_if_due(self) -> bool:
+        d = self.config.digest
+        last = self.store.last_digest()
+        if not digest_due(last.sent_at if last else self.started_at, self.clock(), d.time, d.timezone):
+            log.info("digest: already sent for this slot; nothing to do")
+            return False
+        try:
+            if self._before_digest is not None:
+                await self._before_digest()
+            plan = plan_digest(self.store, self.config, self.clock())
+            if not plan.worth_sending(d.empty):
+                log.info("digest: nothing flagged since the last one; not sent (digest.empty: skip)")
+                return False
+            message = digest_message(plan, self.config, self.clock())
+            await asyncio.to_thread(self._mailer.send, message)
+            mark_sent(self.store, plan, self.config, self.clock())
+        except MonitorError as exc:  # MailError, a broken template (ConfigError), StorageError
+            self._digest_failures += 1
+            at = self.clock() + retry_delay(self._digest_failures)
+            log.error("digest not sent: %s; will retry at %s", exc, at.isoformat(timespec="seconds"))
+            self.scheduler.add_job(self.digest_job, "date", run_date=at, id=DIGEST_RETRY_JOB,
+                                   name="digest (retry)", replace_existing=True, misfire_grace_time=None)
+            return False
+        self._digest_failures = 0
+        log.info("digest sent: %d article(s) to %s", plan.digest.article_count, ", ".join(d.to))
+        return True
+
+    # -- configuration reload -------------------------------------------------------------
+
+    def check_config(self) -> None:
+        """Reload when the config file's modification time or size changed."""
+        stamp = _stamp(self.config.path)
+        if stamp != self._config_stamp:
+            self._config_stamp = stamp
+            self.reload(f"{self.config.path} changed")
+
+    def reload(self, reason: str) -> bool:
+        """Load the config again and apply it; an invalid file is logged (file:line) and the
+        running config is kept."""
+        self._config_stamp = _stamp(self.config.path)
+        try:
+            new = self._load(self.config.path)
+        except ConfigError as exc:
+            log.error("%s: not reloaded, the previous configuration keeps running: %s", reason, exc)
+            return False
+        old = self.config
+        for name in ("database", "data_dir", "fetch", "allow_private_networks", "translation"):
+            if getattr(old, name) != getattr(new, name):
+                log.warning("config reload: a change of '%s' takes effect only after a restart", name)
+        self.config = new
+        self._pipeline = self._make_pipeline(new)
+        self._mailer = self._make_mailer(new)
+        self.schedule()
+        log.info("%s: configuration reloaded (%d feeds enabled)", reason, len(new.enabled_feeds))
+        return True
+
+    # -- running -------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Run until SIGINT/SIGTERM (or ``stop`` is set); SIGHUP reloads the config."""
+        loop = asyncio.get_running_loop()
+        stop = stop or asyncio.Event()
+        installed = self._install_signals(loop, stop)
+        try:
+            self.started_at = self.clock()
+            self.schedule()
+            self.scheduler.start()
+            self.catch_up()
+            log.info("monitor running: %d feed(s), digest daily at %s %s", len(self._scheduled),
+                     self.config.digest.time.strftime("%H:%M"), self.config.digest.timezone)
+            await stop.wait()
+            await self.shutdown()
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    async def shutdown(self, grace: float = STOP_GRACE) -> None:
+        """Start nothing new; let feeds in flight finish for ``grace`` seconds, then cancel them
+        (a cancelled feed stops between two article transactions and is fetched again next time);
+        a digest being sent is always waited for, so it is never sent without being recorded."""
+        log.info("stopping: waiting for %d feed(s) and %d digest(s) in flight", len(self._feed_tasks),
+                 len(self._digest_tasks))
+        if self.scheduler.running:
+            self.scheduler.pause()
+        if self._feed_tasks:
+            await asyncio.wait(set(self._feed_tasks), timeout=grace)
+        self.cancel_feeds()
+        pending = self._feed_tasks | self._digest_tasks
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        log.info("stopped")
+
+    def cancel_feeds(self) -> None:
+        for task in list(self._feed_tasks):
+            task.cancel()
+
+    def _install_signals(self, loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> list[int]:
+        def on_stop() -> None:
+            if stop.is_set():  # a second Ctrl-C: do not wait for feeds in flight
+                self.cancel_feeds()
+            stop.set()
+
+        installed: list[int] = []
+        handlers: list[tuple[int, Callable[[], None]]] = [(signal.SIGINT, on_stop), (signal.SIGTERM, on_stop)]
+        if hasattr(signal, "SIGHUP"):
+            handlers.append((signal.SIGHUP, lambda: self.reload("SIGHUP")))
+        for sig, handler in handlers:
+            try:
+                loop.add_signal_handler(sig, handler)
+            except (NotImplementedError, RuntimeError):  # not the main thread, or Windows
+                continue
+            installed.append(sig)
+        return installed
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
