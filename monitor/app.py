@@ -13,6 +13,7 @@ import httpx
 from .config import Config
 from .fetching import Fetcher, Resolver, build_client, system_resolver
 from .language import LanguageDetector
+from .mailer import Mailer
 from .pipeline import Pipeline, TranslationSummary, translate_pending
 from .storage import Store
 from .translation import Translator
@@ -82,3 +83,9 @@ async def open_app(
     finally:
         await client.aclose()
         store.close()
+
+
+def build_mailer(config: Config, password: str | None) -> Mailer:
+    """The SMTP mailer for ``config.digest.smtp``; ``password`` comes from MONITOR_SMTP_PASSWORD,
+    read by the caller (cli), never from the config file."""
+    return Mailer(config.digest.smtp, password)

@@ -306,3 +306,75 @@ def _default_watchlists() -> Any:
     from .watchlists import default_watchlists
 
     return default_watchlists()
+
+
+# -- digest and daemon ---
+
+
+@main.command("digest")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the HTML digest to this file. Without --send it is only a preview: nothing is "
+                   "sent or marked sent.")
+@click.option("--send", is_flag=True, help="Send the digest now and record it as sent (digest.empty applies).")
+@pass_ctx
+def digest_command(ctx: Context, output: Path | None, send: bool) -> None:
+    """Build the digest of everything flagged since the last digest sent. Preview it (--output
+    FILE.html, or the text part on stdout) or send it now (--send; SMTP password from
+    MONITOR_SMTP_PASSWORD)."""
+    import os
+
+    from .app import build_mailer, system_clock
+    from .digest import plan_digest, send_digest
+    from .mailer import PASSWORD_ENV
+
+    config = ctx.config
+    with open_store(config) as store:
+        if send:
+            outcome = send_digest(store, config, build_mailer(config, os.environ.get(PASSWORD_ENV)), system_clock())
+            plan = outcome.plan
+        else:
+            plan = plan_digest(store, config, system_clock())
+    if output is not None:
+        output.write_text(plan.rendered.html, encoding="utf-8")
+        click.echo(f"wrote {output} ({plan.digest.article_count} article(s), {plan.digest.story_count} stories)",
+                   err=send is False)
+    if not send and output is None:
+        click.echo("".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in plan.rendered.text))
+    if send and outcome.sent:
+        click.echo(f"sent digest {outcome.message_id}: {plan.digest.article_count} article(s) to "
+                   f"{', '.join(config.digest.to)}")
+    elif send:
+        click.echo("nothing flagged since the last digest; not sent (digest.empty: skip)")
+
+
+@main.command("run")
+@pass_ctx
+def run_command(ctx: Context) -> None:
+    """Run as a daemon: poll each feed at its own interval, send the digest daily at digest.time
+    (digest.timezone). Reloads the config when the file changes or on SIGHUP; stops cleanly on
+    Ctrl-C or SIGTERM."""
+    import dataclasses
+    import os
+
+    from .app import build_mailer
+    from .mailer import PASSWORD_ENV
+    from .scheduler import Daemon
+
+    config = ctx.config
+    password = os.environ.get(PASSWORD_ENV)
+    if logging.getLogger().level > logging.INFO:
+        logging.getLogger("monitor").setLevel(logging.INFO)  # a daemon says what it does
+
+    async def serve() -> None:
+        async with open_app(config) as app:
+            async def translate(outcome: FeedOutcome | None = None) -> None:
+                if app.config.translation.enabled and (outcome is None or outcome.new_articles):
+                    app.translate()
+
+            daemon = Daemon(config, store=app.store, clock=app.clock,
+                            make_pipeline=lambda c: dataclasses.replace(app, config=c).pipeline(),
+                            make_mailer=lambda c: build_mailer(c, password),
+                            after_feed=translate, before_digest=translate)
+            await daemon.run()
+
+    asyncio.run(serve())

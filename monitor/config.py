@@ -50,7 +50,9 @@ _TRANSLATION_KEYS = ("enabled", "packages_dir", "translate_all", "batch_size", "
 _DIGEST_KEYS = ("time", "timezone", "to", "from", "subject", "smtp", "empty", "templates")
 _SMTP_KEYS = ("host", "port", "security", "username", "timeout")
 _LANGUAGE_HINT = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)(?![a-z])", re.I)
+_DURATION_PART = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)(?![a-z])", re.I
+)
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 

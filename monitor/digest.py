@@ -125,6 +125,10 @@ class Digest:
     def story_count(self) -> int:
         return sum(len(s.items) for s in self.sections)
 
+    @property
+    def has_translations(self) -> bool:
+        return any(item.original_title for s in self.sections for item in s.items)
+
 
 @dataclass(frozen=True, slots=True)
 class RenderedDigest:
@@ -252,7 +256,10 @@ def _story_item(
     lead, match = story[0]
     a = lead.article
     outlet = names.get(a.feed_url, a.feed_name)
-    terms = tuple(dict.fromkeys(h.term for h in match.hits))
+    seen: dict[str, str] = {}
+    for h in match.hits:
+        seen.setdefault(h.term.casefold(), h.term)
+    terms = tuple(seen.values())
     compiled = [patterns.get((match.watchlist, t)) or term_pattern(t) for t in terms]
     translated = bool(a.title_en and a.title_en.strip() and a.title_en.strip() != a.title.strip())
     also: dict[str, Mention] = {}
@@ -275,7 +282,7 @@ def _story_item(
         url=_safe_url(a.url),
         snippets=_snippets(match.hits, a.text, compiled),
         terms=terms,
-        reasons=match.reasons,
+        reasons=_rules(match.reasons),
         score=match.score,
         also_in=tuple(also.values()),
     )
@@ -291,8 +298,24 @@ def _snippets(hits: Sequence[Hit], text: str, patterns: Sequence[re.Pattern[str]
     def distinct_terms(segments: tuple[Segment, ...]) -> int:
         return len({s.text.casefold() for s in segments if s.mark})
 
-    ranked = sorted(range(len(marked)), key=lambda i: (-distinct_terms(marked[i]), i))
-    return tuple(marked[i] for i in sorted(ranked[:MAX_SNIPPETS]))
+    chosen: list[int] = []
+    for i in sorted(range(len(marked)), key=lambda i: (-distinct_terms(marked[i]), i)):
+        if len(chosen) < MAX_SNIPPETS and not any(_overlap(candidates[i], candidates[j]) for j in chosen):
+            chosen.append(i)
+    return tuple(marked[i] for i in sorted(chosen))
+
+
+def _overlap(a: str, b: str) -> bool:
+    """Two snippets around nearby hits share most of their text: show one."""
+    a, b = a.strip("…"), b.strip("…")
+    m = difflib.SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return m.size >= 0.4 * min(len(a), len(b))
+
+
+def _rules(reasons: Sequence[str]) -> tuple[str, ...]:
+    """Rule names from the watchlist's reasons ("evasion near chip: 1x in title (+4)"), once each."""
+    return tuple(dict.fromkeys(r.split(":", 1)[0].strip() for r in reasons
+                               if r.strip() and not r.startswith("score")))
 
 
 def _failing(row: FeedRow, names: Mapping[str, str], tz: ZoneInfo) -> FailingFeed:

@@ -7,10 +7,13 @@ The decision, in order:
    with Latin tokens such as "英偉達A100晶片" included) -> Chinese, reported as ``zh-Hant``
    or ``zh-Hans`` by counting characters that exist only in one of the two scripts
    (OpenCC's character tables). A tie falls back on the hint, then on ``zh-Hans``.
-3. Otherwise langdetect, seeded, with the hint as a *prior* (it shifts the starting
-   probabilities, so it decides short titles but long text can overrule it). Swedish
-   read as Norwegian/Danish is corrected when the hint says Swedish, or when the text
-   has Swedish letters (ä, ö) and none of the Dano-Norwegian ones (æ, ø).
+3. Otherwise langdetect, seeded, with the hint as a *prior*: a hint that fits the script
+   (a Latin-script language for Latin text) raises the hinted language's starting
+   probability; it wins outright on very short text (under 40 letters, where langdetect
+   guesses) or when langdetect still gives it at least 0.2, and long text in another
+   language overrules it. Swedish read as Norwegian/Danish becomes Swedish when the hint
+   says Swedish, or, without a hint, when the text has Swedish letters (ä, ö) and none
+   of the Dano-Norwegian ones (æ, ø).
 
 Everything heavy (langdetect's profiles, OpenCC's tables) is loaded on first use.
 """
@@ -24,8 +27,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from langdetect.detector_factory import DetectorFactory  # type: ignore[import-untyped]
-from langdetect.lang_detect_exception import LangDetectException  # type: ignore[import-untyped]
+from langdetect.detector_factory import DetectorFactory
+from langdetect.lang_detect_exception import LangDetectException
 
 from monitor.models import LanguageResult
 
@@ -46,11 +49,16 @@ _HINT_PRIOR = 20.0  # prior weight of the hinted language relative to each other
 _MAX_DETECT_CHARS = 4000  # langdetect samples n-grams; more text buys nothing but time
 _MIN_HAN_SHARE = 0.08  # Han share of (Han + Latin letters) above which text is Chinese
 _MIN_HAN_SHARE_TITLE = 0.03  # ... when the title itself is Chinese
+_SHORT_LETTERS = 40  # below this many letters langdetect is a coin toss: a fitting hint wins
+_HINT_KEEP = 0.2  # the hinted language wins when langdetect gives it at least this
+# Languages not written in Latin script: their hint cannot describe Latin text.
+_NON_LATIN = frozenset(
+    {"ar", "be", "bg", "el", "fa", "gu", "he", "hi", "hy", "ja", "ka", "kk", "km", "kn", "ko", "ky", "lo", "mk"}
+    | {"ml", "mn", "mr", "my", "ne", "pa", "ru", "si", "sr", "ta", "te", "th", "uk", "ur", "yue", "zh"}
+)
 
 # Markup and addresses carry Latin letters that say nothing about the language.
-_NOISE_RE = re.compile(
-    r"https?://\S+|www\.\S+|\S+@\S+\.\w+|\]\([^)]*\)|<[^>]{0,500}>|&[a-z]{2,8};|&#\d+;"
-)
+_NOISE_RE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|\]\([^)]*\)|<[^>]{0,500}>|&[a-z]{2,8};|&#\d+;")
 _HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
 _KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
 _HANGUL_RE = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
@@ -188,32 +196,34 @@ class LanguageDetector:
 
     def _by_langdetect(self, whole: str, counts: ScriptCounts, hinted: str | None) -> LanguageResult:
         clean = re.sub(r"\s+", " ", _NOISE_RE.sub(" ", whole)).strip()
-        prior = hinted if hinted not in (None, "zh", HANS, HANT) else None
+        latin_text = counts.latin * 2 >= counts.letters
+        fits = hinted is not None and (hinted.split("-")[0] not in _NON_LATIN) == latin_text
+        prior = hinted if fits else None
         probabilities = self._probabilities(clean[:_MAX_DETECT_CHARS], prior)
+        scores = dict(probabilities)
+        if prior is not None and (counts.letters < _SHORT_LETTERS or not probabilities):
+            return LanguageResult(prior, round(max(scores.get(prior, 0.0), 0.5), 4), "hint")
         if not probabilities:
-            if hinted is not None:
-                return LanguageResult(_from_langdetect(hinted, counts, hinted), 0.5, "hint")
             return LanguageResult(UNDETERMINED, 0.0, "langdetect-failed")
         best, confidence = probabilities[0]
+        if (
+            prior is not None
+            and best != prior
+            and (scores.get(prior, 0.0) >= _HINT_KEEP or (prior == "sv" and best in _NORDIC))
+        ):
+            return LanguageResult(prior, round(max(scores.get(prior, 0.0), 0.5), 4), "hint")
+        swedish_letters = _SV_LETTERS_RE.search(clean) and not _DANO_NORWEGIAN_RE.search(clean)
+        if prior is None and best in _NORDIC and best != "sv" and swedish_letters:
+            return LanguageResult("sv", max(scores.get("sv", 0.0), confidence), "nordic-sv")
         method = "langdetect+hint" if prior else "langdetect"
-        if best in _NORDIC and best != "sv":
-            scores = dict(probabilities)
-            if hinted == "sv" or (
-                _SV_LETTERS_RE.search(clean) and not _DANO_NORWEGIAN_RE.search(clean)
-            ):
-                return LanguageResult("sv", max(scores.get("sv", 0.0), confidence), "nordic-sv")
         return LanguageResult(_from_langdetect(best, counts, hinted), confidence, method)
 
     def _probabilities(self, text: str, prior: str | None) -> list[tuple[str, float]]:
         factory = self._get_factory()
         detector = factory.create()
         langs: list[str] = factory.get_lang_list()
-        if prior is not None:
-            ld_prior = {"zh": "zh-cn"}.get(prior, prior)
-            if ld_prior in langs:
-                detector.set_prior_map(
-                    {lang: (_HINT_PRIOR if lang == ld_prior else 1.0) for lang in langs}
-                )
+        if prior in langs:
+            detector.set_prior_map({lang: (_HINT_PRIOR if lang == prior else 1.0) for lang in langs})
         detector.append(text)
         try:
             found = detector.get_probabilities()

@@ -56,7 +56,8 @@ class Mailer:
 
     def __repr__(self) -> str:
         s = self.settings
-        return f"Mailer({s.host}:{s.port}, security={s.security}, user={s.username!r}, password={'***' if self._password else None})"
+        hidden = "***" if self._password else None
+        return f"Mailer({s.host}:{s.port}, security={s.security}, user={s.username!r}, password={hidden})"
 
     @property
     def where(self) -> str:

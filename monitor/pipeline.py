@@ -98,6 +98,20 @@ def build_article(
     )
 
 
+def _succeeded(
+    state: FeedState,
+    feed: FeedConfig,
+    now: datetime,
+    *,
+    etag: str | None,
+    last_modified: str | None,
+    content_hash: str | None,
+    last_error: str | None = None,
+) -> FeedState:
+    return replace(state, etag=etag, last_modified=last_modified, content_hash=content_hash, last_error=last_error,
+                   last_fetched=now, last_success=now, consecutive_failures=0, next_attempt=now + feed.interval)
+
+
 def next_state_after_failure(state: FeedState, feed: FeedConfig, error: MonitorError, now: datetime) -> FeedState:
     """Record a failure: exponential backoff from the feed's interval, capped; 410 disables."""
     failures = state.consecutive_failures + 1
@@ -162,15 +176,15 @@ class Pipeline:
         except FetchError as exc:
             return self._failed(feed, state, exc, now)
         if response.not_modified:
-            self.store.save_feed_state(replace(state, last_fetched=now, last_success=now, last_error=None,
-                                               consecutive_failures=0, next_attempt=now + feed.interval), feed.name)
+            self.store.save_feed_state(_succeeded(state, feed, now, etag=state.etag, last_modified=state.last_modified,
+                                                  content_hash=state.content_hash), feed.name)
             return FeedOutcome(feed=feed, status="not-modified")
         digest = hashlib.sha256(response.content).hexdigest()
         etag, last_modified = response.headers.get("etag"), response.headers.get("last-modified")
         if digest == state.content_hash:
-            self.store.save_feed_state(replace(state, etag=etag, last_modified=last_modified, last_fetched=now, last_success=now,
-                                               last_error=None, consecutive_failures=0,
-                                               next_attempt=now + feed.interval), feed.name)
+            self.store.save_feed_state(_succeeded(state, feed, now, etag=etag, last_modified=last_modified,
+                                                  content_hash=digest),
+                                       feed.name)
             return FeedOutcome(feed=feed, status="unchanged")
         try:
             parsed = parse_feed(response.content, response.url, response.headers)
@@ -194,11 +208,8 @@ class Pipeline:
         # validators and the content hash are saved only now, after every entry is stored:
         # a crash before this point makes the next pass read the feed again and skip what is stored
         problem = parsed.bozo if not parsed.entries else None
-        self.store.save_feed_state(
-            replace(state, etag=etag, last_modified=last_modified, content_hash=digest, last_fetched=now, last_success=now,
-                    last_error=problem, consecutive_failures=0, next_attempt=now + feed.interval),
-            feed.name,
-        )
+        self.store.save_feed_state(_succeeded(state, feed, now, etag=etag, last_modified=last_modified,
+                                              content_hash=digest, last_error=problem), feed.name)
         for p in parsed.problems:
             log.warning("%s: %s", feed.url, p)
         return FeedOutcome(feed=feed, status="ok", entries=len(parsed.entries), new_articles=new, flagged=flagged,

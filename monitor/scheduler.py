@@ -118,7 +118,7 @@ def digest_due(last_sent: datetime | None, now: datetime, at: time, tz: str) -> 
 
 def retry_delay(failures: int) -> timedelta:
     """Wait before retrying a digest that could not be sent: 5, 10, 20, 40 min, then hourly."""
-    return min(RETRY_FIRST * (2 ** max(failures - 1, 0)), RETRY_CAP)
+    return min(RETRY_FIRST * float(2 ** min(max(failures - 1, 0), 16)), RETRY_CAP)
 
 
 # -- the daemon --------------------------------------------------------------------------
@@ -153,7 +153,7 @@ class Daemon:
         self._mailer = make_mailer(config)
         self._gate = asyncio.Semaphore(max(1, config.fetch.concurrency))
         self._scheduled: dict[str, timedelta] = {}  # feed URL -> interval of its job
-        self._digest_slot: tuple[time, str] | None = None
+        self._digest_slot: tuple[time, str] | tuple[()] | None = None  # (): none, no recipients
         self._feed_tasks: set[asyncio.Task[Any]] = set()
         self._digest_tasks: set[asyncio.Task[Any]] = set()
         self._digest_failures = 0
@@ -185,11 +185,11 @@ class Daemon:
             self._scheduled[url] = feed.interval
         d = self.config.digest
         if not d.to:
-            if self._digest_slot is not None or self.scheduler.get_job(DIGEST_JOB) is None:
+            if self._digest_slot != ():
                 log.warning("no digest is scheduled: digest.to lists no recipients")
             if self.scheduler.get_job(DIGEST_JOB) is not None:
                 self.scheduler.remove_job(DIGEST_JOB)
-            self._digest_slot = None
+            self._digest_slot = ()
         elif self._digest_slot != (d.time, d.timezone):
             self.scheduler.add_job(
                 self.digest_job, CronTrigger(hour=d.time.hour, minute=d.time.minute, timezone=ZoneInfo(d.timezone)),
@@ -205,7 +205,7 @@ class Daemon:
         """On start: queue the digest now if a scheduled time passed while we were not running."""
         last = self.store.last_digest()
         d = self.config.digest
-        if not digest_due(last.sent_at if last else self.started_at, self.clock(), d.time, d.timezone):
+        if not d.to or not digest_due(last.sent_at if last else self.started_at, self.clock(), d.time, d.timezone):
             return False
         log.info("a digest was due while monitor was not running; sending it now")
         self.scheduler.add_job(self.digest_job, id=DIGEST_RETRY_JOB, name="digest (catch-up)",
@@ -357,7 +357,7 @@ class Daemon:
         installed: list[int] = []
         handlers: list[tuple[int, Callable[[], None]]] = [(signal.SIGINT, on_stop), (signal.SIGTERM, on_stop)]
         if hasattr(signal, "SIGHUP"):
-            handlers.append((signal.SIGHUP, lambda: self.reload("SIGHUP")))
+            handlers.append((signal.SIGHUP, self._on_hangup))
         for sig, handler in handlers:
             try:
                 loop.add_signal_handler(sig, handler)
@@ -365,6 +365,9 @@ class Daemon:
                 continue
             installed.append(sig)
         return installed
+
+    def _on_hangup(self) -> None:
+        self.reload("SIGHUP")
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

@@ -2,25 +2,28 @@
 
 A watchlist has named **groups** of synonymous terms (an OR; every language's synonyms
 in the same group) and **rules** that combine groups with AND, optionally within a
-proximity window, with NOT groups. Each time a rule is satisfied it scores
-``rule.weight x weight of the term from its first group`` (x ``title_weight`` in the
-title), counted at most ``max_count`` times per rule and field. The article is flagged
+proximity window, with NOT groups. Title and text are read as one stream, title first,
+so a window can join a headline to its lead. Each time a rule is satisfied (once per
+match of a term of its first group, the "anchor") it scores ``rule.weight x the anchor
+term's weight``, times ``title_weight`` when the anchor is in the title; at most
+``max_count`` times per rule in the title and as many in the text. The article is flagged
 when the total reaches ``threshold`` and no group listed under the watchlist's ``not``
-occurs. YAML schema (see ``monitor/data/chip-export-controls.yaml``)::
+occurs anywhere. YAML schema (see ``monitor/data/chip-export-controls.yaml``)::
 
     name: chip-export-controls        # required
     description: free text
-    threshold: 4                      # required, > 0
+    threshold: 2                      # required, > 0
     title_weight: 2                   # default 2
     max_count: 3                      # default 3
     groups:                           # required: group name -> list of terms
       control: [export control*, exportrestriktion*, 出口管制]
-      chip: [chip, chips, "*chip*", 芯片, {term: H20, weight: 2}]
-      bis: [{term: BIS, exact_case: true}]
-    rules:                            # required
-      - name: control near chip       # default "rule N"
-        all: [control, chip]          # required: AND of groups
-        not: [chemistry]              # optional; within the window when there is one
+      chip: [chip, chips, "*chips", 芯片, {term: H20, weight: 2}]
+      acronyms: [{term: BIS, exact_case: true}]
+      chemistry: [water, H2O]
+    rules:                            # required, a list
+      - name: control near chip       # default "rules[N]"
+        all: [control, chip]          # required: AND of groups (the first is the anchor)
+        not: [chemistry]              # optional: within the window, else anywhere
         within: 20                    # optional, words (Latin-script articles)
         within_chars: 40              # optional, characters (zh/ja/ko articles)
         weight: 1                     # default 1
@@ -28,12 +31,15 @@ occurs. YAML schema (see ``monitor/data/chip-export-controls.yaml``)::
     not: [other-group]                # optional: article-level veto
 
 Terms. Latin words match whole words, case-insensitively (``exact_case: true`` for
-acronyms such as BIS). ``*`` at the end lets the word go on (``exportrestriktion*``
-matches "exportrestriktionerna"), at the start lets it begin earlier (``*chips``
-matches "smuggelchips"). A space matches any run of spaces or hyphens, a hyphen an
-optional space or hyphen. CJK matches as a substring, simplified and traditional folded
-together (write 出口管制 once; 實體清單 and 实体清单 are the same term), full-width Latin
-folded to ASCII. Windows count Latin words and CJK characters as one position each.
+acronyms such as BIS). ``*`` at the end of a word lets it go on (``exportrestriktion*``
+matches "exportrestriktionerna"), at the start lets it begin earlier (``"*chips"``
+matches "smuggelchips"; quote it, YAML reads a leading ``*`` as an alias). A space
+matches any run of spaces or hyphens, a hyphen an optional space or hyphen. CJK matches as
+a substring, simplified and traditional folded together (write 出口管制 once; 實體清單
+and 实体清单 are the same term), full-width Latin folded to ASCII; "AI芯片" also matches
+"AI 芯片". Windows count a Latin word or a CJK character as one position; URLs and
+HTML tags are blanked before matching. Only one of ``within``/``within_chars`` given:
+the other is derived (x2 / ÷2).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ import yaml
 from monitor.errors import WatchlistError
 from monitor.language import simplified_fold_table
 from monitor.models import Hit, WatchlistMatch
+from monitor.yamlnodes import NodeReader, describe
 
 __all__ = [
     "CompiledTerm",
@@ -72,9 +79,7 @@ _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _TOKEN_RE = re.compile(rf"[{_WORD}]+|[{_CJK}]")
 _SEP = r"[\s\-\u2010\u2011\u00ad]+"
 # Addresses and markup are not text: blanked (same length) before matching.
-_NOT_TEXT_RE = re.compile(
-    r"https?://\S+|www\.\S+|(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}/\S*|\]\([^)\s]*\)|<[^<>]{0,2000}>"
-)
+_NOT_TEXT_RE = re.compile(r"https?://\S+|www\.\S+|(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}/\S*|\]\([^)\s]*\)|<[^<>]{0,2000}>")
 _CJK_LANGS = ("zh", "ja", "ko")
 
 
@@ -143,7 +148,8 @@ def _scaled(value: int | None, factor: float) -> int | None:
 def default_watchlists() -> tuple[Watchlist, ...]:
     """The watchlists shipped with the package (``monitor/data/chip-export-controls.yaml``)."""
     resource = resources.files("monitor").joinpath("data", DEFAULT_RESOURCE)
-    return _load_text(resource.read_text(encoding="utf-8"), f"monitor/data/{DEFAULT_RESOURCE}")
+    reader = NodeReader(f"monitor/data/{DEFAULT_RESOURCE}", WatchlistError)
+    return _from_root(reader, reader.compose(resource.read_text(encoding="utf-8")))
 
 
 def load_watchlist_file(path: Path) -> tuple[Watchlist, ...]:
@@ -151,31 +157,22 @@ def load_watchlist_file(path: Path) -> tuple[Watchlist, ...]:
 
     Always returns a tuple. Raises :class:`WatchlistError` naming file:line and field.
     """
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WatchlistError(f"cannot read watchlist file: {exc}", path=str(path)) from exc
-    return _load_text(text, str(path))
+    reader, root = NodeReader.compose_file(Path(path), WatchlistError)
+    return _from_root(reader, root)
 
 
-def _load_text(text: str, path: str) -> tuple[Watchlist, ...]:
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise WatchlistError(f"invalid YAML: {exc.problem or exc}", path=path, line=line) from exc
-    except yaml.YAMLError as exc:
-        raise WatchlistError(f"invalid YAML: {exc}", path=path) from exc
-    if root is None:
-        raise WatchlistError("the file is empty", path=path, line=1)
-    nodes = root.value if isinstance(root, yaml.SequenceNode) else [root]
-    lists = tuple(parse_watchlist_node(node, path) for node in nodes)
+def _from_root(reader: NodeReader, root: yaml.Node | None) -> tuple[Watchlist, ...]:
+    if root is None or reader.is_null(root):
+        raise WatchlistError("the file holds no watchlist", path=reader.path, line=1)
+    nodes = reader.sequence(root, "") if isinstance(root, yaml.SequenceNode) else [root]
+    if not nodes:
+        raise reader.fail(root, None, "the list of watchlists is empty")
+    lists = tuple(_parse(reader, node, f"[{i}]" if len(nodes) > 1 else "") for i, node in enumerate(nodes))
     seen: set[str] = set()
-    for node, wl in zip(nodes, lists, strict=True):
-        if wl.name in seen:
-            raise WatchlistError(f"duplicate watchlist name {wl.name!r}", path=path, line=_line(node), field="name")
-        seen.add(wl.name)
+    for node, watchlist in zip(nodes, lists, strict=True):
+        if watchlist.name in seen:
+            raise reader.fail(node, "name", f"duplicate watchlist name {watchlist.name!r}")
+        seen.add(watchlist.name)
     return lists
 
 
@@ -184,76 +181,6 @@ def _load_text(text: str, path: str) -> tuple[Watchlist, ...]:
 _TOP_KEYS = ("name", "description", "threshold", "title_weight", "max_count", "groups", "rules", "not")
 _RULE_KEYS = ("name", "all", "not", "within", "within_chars", "weight", "max_count")
 _TERM_KEYS = ("term", "weight", "exact_case")
-_BOOL = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
-
-
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1
-
-
-class _Ctx:
-    """Raises errors that name the file, the node's line and a dotted field path."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def fail(self, node: yaml.Node, fieldname: str, message: str, hint: str | None = None) -> WatchlistError:
-        return WatchlistError(message, path=self.path, line=_line(node), field=fieldname or None, hint=hint)
-
-    def mapping(self, node: yaml.Node, fieldname: str, allowed: Sequence[str]) -> dict[str, yaml.Node]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.fail(node, fieldname, f"expected a mapping, got {_kind(node)}")
-        out: dict[str, yaml.Node] = {}
-        for key_node, value in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            where = f"{fieldname}.{key}" if fieldname else str(key)
-            if not isinstance(key, str) or key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = f"did you mean {close[0]!r}?" if close else "allowed: " + ", ".join(allowed)
-                raise self.fail(key_node, where, f"unknown key {key!r}", hint)
-            if key in out:
-                raise self.fail(key_node, where, f"duplicate key {key!r}")
-            out[key] = value
-        return out
-
-    def sequence(self, node: yaml.Node, fieldname: str) -> list[yaml.Node]:
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.fail(node, fieldname, f"expected a list, got {_kind(node)}")
-        if not node.value:
-            raise self.fail(node, fieldname, "must not be empty")
-        return list(node.value)
-
-    def string(self, node: yaml.Node, fieldname: str) -> str:
-        if not isinstance(node, yaml.ScalarNode) or node.tag.endswith(":null"):
-            raise self.fail(node, fieldname, f"expected a string, got {_kind(node)}")
-        value = str(node.value).strip()
-        if not value:
-            raise self.fail(node, fieldname, "must not be empty")
-        return value
-
-    def number(self, node: yaml.Node, fieldname: str, *, integer: bool = False) -> float:
-        tags = (":int",) if integer else (":int", ":float")
-        if not isinstance(node, yaml.ScalarNode) or not node.tag.endswith(tags):
-            want = "an integer" if integer else "a number"
-            raise self.fail(node, fieldname, f"expected {want}, got {_kind(node)}")
-        value = float(str(node.value).replace("_", ""))
-        if not value > 0:
-            raise self.fail(node, fieldname, f"must be greater than 0, got {node.value}")
-        return value
-
-    def boolean(self, node: yaml.Node, fieldname: str) -> bool:
-        if not isinstance(node, yaml.ScalarNode) or not node.tag.endswith(":bool"):
-            raise self.fail(node, fieldname, f"expected true or false, got {_kind(node)}")
-        return _BOOL[str(node.value).lower()]
-
-
-def _kind(node: yaml.Node) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    tag = node.tag.rsplit(":", 1)[-1]
-    return f"{'a' if tag != 'int' else 'an'} {tag} ({node.value!r})"
 
 
 def parse_watchlist_node(node: yaml.Node, path: str) -> Watchlist:
@@ -262,92 +189,112 @@ def parse_watchlist_node(node: yaml.Node, path: str) -> Watchlist:
     ``path`` names the file in error messages. Raises :class:`WatchlistError` with the
     line (``node.start_mark.line + 1``) and the dotted field that is wrong.
     """
-    ctx = _Ctx(path)
-    top = ctx.mapping(node, "", _TOP_KEYS)
-    for required in ("name", "threshold", "groups", "rules"):
-        if required not in top:
-            raise ctx.fail(node, required, f"missing required key {required!r}")
-    max_count = int(ctx.number(top["max_count"], "max_count", integer=True)) if "max_count" in top else 3
-    groups = _parse_groups(ctx, top["groups"])
+    return _parse(NodeReader(path, WatchlistError), node, "")
+
+
+def _parse(reader: NodeReader, node: yaml.Node, prefix: str) -> Watchlist:
+    def at(name: str) -> str:
+        return f"{prefix}.{name}" if prefix else name
+
+    top = reader.mapping(node, prefix, allowed=_TOP_KEYS, required=("name", "threshold", "groups", "rules"))
+    max_count = reader.integer(top["max_count"], at("max_count"), minimum=1) if "max_count" in top else 3
+    groups = _parse_groups(reader, top["groups"], at("groups"))
     names = {g.name for g in groups}
-    rules = tuple(
-        _parse_rule(ctx, item, f"rules[{i}]", names, max_count)
-        for i, item in enumerate(ctx.sequence(top["rules"], "rules"))
-    )
+    rule_nodes = reader.sequence(top["rules"], at("rules"))
+    if not rule_nodes:
+        raise reader.fail(top["rules"], at("rules"), "must not be empty")
     return Watchlist(
-        name=ctx.string(top["name"], "name"),
+        name=reader.string(top["name"], at("name")),
         groups=groups,
-        rules=rules,
-        threshold=ctx.number(top["threshold"], "threshold"),
-        title_weight=ctx.number(top["title_weight"], "title_weight") if "title_weight" in top else 2.0,
-        exclude=_group_refs(ctx, top["not"], "not", names) if "not" in top else (),
-        description=ctx.string(top["description"], "description") if "description" in top else "",
-        source=f"{path}:{_line(node)}",
+        rules=tuple(
+            _parse_rule(reader, item, at(f"rules[{i}]"), names, max_count) for i, item in enumerate(rule_nodes)
+        ),
+        threshold=_positive(reader, top["threshold"], at("threshold")),
+        title_weight=_positive(reader, top["title_weight"], at("title_weight")) if "title_weight" in top else 2.0,
+        exclude=_group_refs(reader, top["not"], at("not"), names) if "not" in top else (),
+        description=reader.string(top["description"], at("description")) if "description" in top else "",
+        source=f"{reader.path}:{_line(node)}",
     )
 
 
-def _parse_groups(ctx: _Ctx, node: yaml.Node) -> tuple[TermGroup, ...]:
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _positive(reader: NodeReader, node: yaml.Node, where: str) -> float:
+    value = reader.number(node, where)
+    if not value > 0:
+        raise reader.fail(node, where, f"must be greater than 0, got {node.value}")
+    return value
+
+
+def _parse_groups(reader: NodeReader, node: yaml.Node, where: str) -> tuple[TermGroup, ...]:
     if not isinstance(node, yaml.MappingNode) or not node.value:
-        raise ctx.fail(node, "groups", f"expected a mapping of group name -> terms, got {_kind(node)}")
+        raise reader.fail(node, where, f"expected a mapping of group name -> list of terms, got {describe(node)}")
     groups: list[TermGroup] = []
     for key_node, value in node.value:
-        name = ctx.string(key_node, "groups")
-        where = f"groups.{name}"
+        name = reader.string(key_node, where)
+        here = f"{where}.{name}"
         if any(g.name == name for g in groups):
-            raise ctx.fail(key_node, where, f"duplicate group {name!r}")
-        items = ctx.sequence(value, where)
+            raise reader.fail(key_node, here, f"duplicate group {name!r}")
+        items = reader.sequence(value, here)
+        if not items:
+            raise reader.fail(value, here, "a group needs at least one term")
         compiled: list[CompiledTerm] = []
         for i, item in enumerate(items):
-            term = _parse_term(ctx, item, f"{where}[{i}]")
+            term = _parse_term(reader, item, f"{here}[{i}]")
             try:
                 compiled.append(_compile_term(term))
             except ValueError as exc:
-                raise ctx.fail(item, f"{where}[{i}]", str(exc)) from None
+                raise reader.fail(item, f"{here}[{i}]", str(exc)) from None
         groups.append(TermGroup(name, tuple(compiled)))
     return tuple(groups)
 
 
-def _parse_term(ctx: _Ctx, node: yaml.Node, where: str) -> Term:
+def _parse_term(reader: NodeReader, node: yaml.Node, where: str) -> Term:
     if isinstance(node, yaml.ScalarNode):
-        return Term(ctx.string(node, where))
-    spec = ctx.mapping(node, where, _TERM_KEYS)
-    if "term" not in spec:
-        raise ctx.fail(node, f"{where}.term", "missing required key 'term'")
+        if reader.is_null(node) or not str(node.value).strip():
+            raise reader.fail(node, where, "empty term")
+        return Term(str(node.value).strip())  # the text as written: "no" or "on" stay words
+    spec = reader.mapping(node, where, allowed=_TERM_KEYS, required=("term",))
     return Term(
-        text=ctx.string(spec["term"], f"{where}.term"),
-        weight=ctx.number(spec["weight"], f"{where}.weight") if "weight" in spec else 1.0,
-        exact_case=ctx.boolean(spec["exact_case"], f"{where}.exact_case") if "exact_case" in spec else False,
+        text=reader.string(spec["term"], f"{where}.term"),
+        weight=_positive(reader, spec["weight"], f"{where}.weight") if "weight" in spec else 1.0,
+        exact_case=reader.boolean(spec["exact_case"], f"{where}.exact_case") if "exact_case" in spec else False,
     )
 
 
-def _group_refs(ctx: _Ctx, node: yaml.Node, where: str, names: set[str]) -> tuple[str, ...]:
+def _group_refs(reader: NodeReader, node: yaml.Node, where: str, names: set[str]) -> tuple[str, ...]:
     refs: list[str] = []
-    for i, item in enumerate(ctx.sequence(node, where)):
-        name = ctx.string(item, f"{where}[{i}]")
+    items = reader.sequence(node, where)
+    if not items:
+        raise reader.fail(node, where, "must name at least one group")
+    for i, item in enumerate(items):
+        name = reader.string(item, f"{where}[{i}]")
         if name not in names:
             close = difflib.get_close_matches(name, sorted(names), n=1)
             hint = f"did you mean {close[0]!r}?" if close else "define it under 'groups'"
-            raise ctx.fail(item, f"{where}[{i}]", f"unknown group {name!r}", hint)
+            raise reader.fail(item, f"{where}[{i}]", f"unknown group {name!r}", hint)
         refs.append(name)
     return tuple(refs)
 
 
-def _parse_rule(ctx: _Ctx, node: yaml.Node, where: str, names: set[str], max_count: int) -> Rule:
-    spec = ctx.mapping(node, where, _RULE_KEYS)
-    if "all" not in spec:
-        raise ctx.fail(node, f"{where}.all", "missing required key 'all' (the groups that must all match)")
+def _parse_rule(reader: NodeReader, node: yaml.Node, where: str, names: set[str], max_count: int) -> Rule:
+    spec = reader.mapping(node, where, allowed=_RULE_KEYS, required=("all",))
 
-    def opt_int(key: str) -> int | None:
-        return int(ctx.number(spec[key], f"{where}.{key}", integer=True)) if key in spec else None
+    def window(key: str) -> int | None:
+        return reader.integer(spec[key], f"{where}.{key}", minimum=1) if key in spec else None
 
     return Rule(
-        name=ctx.string(spec["name"], f"{where}.name") if "name" in spec else where,
-        all=_group_refs(ctx, spec["all"], f"{where}.all", names),
-        not_=_group_refs(ctx, spec["not"], f"{where}.not", names) if "not" in spec else (),
-        within=opt_int("within"),
-        within_chars=opt_int("within_chars"),
-        weight=ctx.number(spec["weight"], f"{where}.weight") if "weight" in spec else 1.0,
-        max_count=opt_int("max_count") or max_count,
+        name=reader.string(spec["name"], f"{where}.name") if "name" in spec else where,
+        all=_group_refs(reader, spec["all"], f"{where}.all", names),
+        not_=_group_refs(reader, spec["not"], f"{where}.not", names) if "not" in spec else (),
+        within=window("within"),
+        within_chars=window("within_chars"),
+        weight=_positive(reader, spec["weight"], f"{where}.weight") if "weight" in spec else 1.0,
+        max_count=reader.integer(spec["max_count"], f"{where}.max_count", minimum=1)
+        if "max_count" in spec
+        else max_count,
     )
 
 

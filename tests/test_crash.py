@@ -44,7 +44,9 @@ def slow_site(server: TestServer, delay: float) -> Path:
 
 def config_for(tmp_path: Path, server: TestServer) -> Path:
     config = tmp_path / "feeds.yaml"
-    config.write_text(f"fetch:\n  per_host: 1\n  concurrency: 1\nfeeds:\n  - name: PS\n    url: {server.url('/feed')}\n")
+    config.write_text(
+        f"fetch:\n  per_host: 1\n  concurrency: 1\nfeeds:\n  - name: PS\n    url: {server.url('/feed')}\n"
+    )
     return config
 
 
@@ -77,7 +79,7 @@ def test_kill_9_mid_run_loses_and_duplicates_nothing(server: TestServer, tmp_pat
     assert 0 < len(partial) < N, "the kill should land mid-run"
     # the next pass completes the work: the feed's hash was not recorded, so it is read again
     second = monitor(config, "fetch")
-    out, err = second.communicate(timeout=120)
+    _, err = second.communicate(timeout=120)
     assert second.returncode == 0, err
     keys = stored(db)
     assert len(keys) == N and len(set(keys)) == N

@@ -221,3 +221,17 @@ def test_pages_on_the_feeds_own_host_are_fetched_without_the_switch(site: TestSe
     (tmp_path / "feeds.yaml").write_text(config)
     assert run(tmp_path / "feeds.yaml", "fetch")[0] == 0
     assert {r["text_source"] for r in export(tmp_path / "feeds.yaml")} == {"page"}
+
+
+def test_feeds_check_probes_each_feed_and_stores_nothing(site: TestServer, tmp_path: Path) -> None:
+    config = write_config(tmp_path, site, f"""  - name: Missing
+    url: {site.url("/nothing-here")}
+""")
+    code, out = run(config, "feeds", "check")
+    assert code == 1
+    assert "valid; 4 feeds" in out
+    assert "Dagens PS: ok: 1 entries, declared language sv-SE" in out
+    assert "DW Chinese: ok: 1 entries" in out
+    assert "Missing: FAILED: HTTP 404" in out
+    assert site.requests_to("/zh/a-65967606") == []  # pages are not fetched by a probe
+    assert export(config) == []

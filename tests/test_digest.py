@@ -1,0 +1,294 @@
+"""The digest: real flagged articles (seed pages served over loopback, through the real
+pipeline into a real SQLite store) grouped and rendered; the pure parts on their own."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import main
+from monitor.config import load_config
+from monitor.digest import (
+    Segment,
+    build_digest,
+    format_subject,
+    group_stories,
+    highlight,
+    plan_digest,
+    render_digest,
+    term_pattern,
+)
+from monitor.errors import ConfigError
+from monitor.models import Article, Hit, LanguageResult, TextSource, WatchlistMatch
+from monitor.storage import Store, StoredArticle
+from monitor.watchlists import default_watchlists
+from tests import seedsite
+from tests.httpserver import TestServer
+
+EVIL_TITLE = 'Chip smugglers <script>alert(1)</script> & "friends" dodge export controls'
+EVIL_SUMMARY = ("US export controls <img src=x onerror=alert(2)> on Nvidia AI chips are being dodged: smugglers "
+                "move chips through shell companies in Singapore, investigators say.")
+
+
+def build_site(server: TestServer) -> dict[str, str]:
+    """Feeds as outlets serve them: Dagens PS (sv), DW (zh-Hant, Big5 RDF), a mirror that carries the
+    Dagens PS story under its own URL and a suffixed title, a syndicator that links the same URL, an
+    English wire whose title carries markup, an unflagged Ars Technica story and a broken feed."""
+    ps, dw = seedsite.dagens_ps(), seedsite.dw_chinese()
+    ps_url = server.add("/dagensps/2025/tio-miljarder-i-smuggelchips/",
+                        seedsite.article_page(ps, "Dagens PS").encode(), "text/html; charset=utf-8")
+    server.add("/dagensps/2025/tio-miljarder-i-smuggelchips/?utm_source=synd",
+               seedsite.article_page(ps, "Dagens PS").encode(), "text/html; charset=utf-8")
+    mirror_url = server.add("/mirror/smuggelchips", seedsite.article_page(ps, "Mirror").encode(),
+                            "text/html; charset=utf-8")
+    dw_url = server.add("/zh/a-65967606", seedsite.article_page(dw, "DW").encode(), "text/html; charset=utf-8")
+    mirrored = seedsite.Seed(**{**ps.__dict__, "slug": "mirror-1", "title": f"{ps.title} - Mirror",
+                                "published_rfc822": "Fri, 25 Jul 2025 09:30:00 +0200"})
+    syndicated = seedsite.Seed(**{**ps.__dict__, "slug": "synd-1"})
+    # escaped twice, as some feeds do: the parsed title is the literal text "<script>..."
+    evil = seedsite.Seed(slug="evil-1", title=html.escape(EVIL_TITLE, quote=False), paragraphs_html="", lang="en",
+                         published_rfc822="Sat, 26 Jul 2025 06:00:00 +0000",
+                         summary=html.escape(EVIL_SUMMARY, quote=False), last_sentence="")
+    quiet = seedsite.Seed(slug="ars-1", title="Just-released Minecraft exploit makes it easy to crash game servers",
+                          paragraphs_html="", lang="en", published_rfc822="Mon, 13 Apr 2015 10:00:00 +0000",
+                          summary="Two-year-old bug exposes thousands of servers to crippling attack.",
+                          last_sentence="")
+    server.add("/dagensps/feed/", seedsite.rss_feed("Dagens PS", "sv-SE", [(ps, ps_url)]).encode(),
+               "application/rss+xml; charset=UTF-8")
+    server.add("/rss-chi-all", seedsite.rdf_feed_big5("DW 中文", [(dw, dw_url)]), "application/rdf+xml")
+    server.add("/mirror/feed", seedsite.rss_feed("Mirror", "sv", [(mirrored, mirror_url)]).encode(),
+               "application/rss+xml")
+    server.add("/synd/feed", seedsite.rss_feed("Syndicator", "sv", [(syndicated, ps_url + "?utm_source=synd")])
+               .encode(), "application/rss+xml")
+    server.add("/evil/feed", seedsite.rss_feed("Evil Wire", "en", [(evil, server.url("/evil/gone"))]).encode(),
+               "application/rss+xml")
+    server.add("/ars/feed", seedsite.rss_feed("Ars", "en", [(quiet, server.url("/ars/gone"))]).encode(),
+               "application/rss+xml")
+    return {"ps": ps_url, "mirror": mirror_url, "dw": dw_url}
+
+
+def write_config(tmp_path: Path, server: TestServer, digest: str = "") -> Path:
+    config = tmp_path / "feeds.yaml"
+    config.write_text(f"""
+database: data/monitor.sqlite3
+allow_private_networks: true
+translation:
+  enabled: false
+feeds:
+  - name: Dagens PS
+    url: {server.url("/dagensps/feed/")}
+    language: sv
+  - name: DW Chinese
+    url: {server.url("/rss-chi-all")}
+  - name: Mirror
+    url: {server.url("/mirror/feed")}
+  - name: Syndicator
+    url: {server.url("/synd/feed")}
+  - name: Evil Wire
+    url: {server.url("/evil/feed")}
+  - name: Ars Technica
+    url: {server.url("/ars/feed")}
+  - name: Broken
+    url: {server.url("/broken/feed")}
+{digest}""", encoding="utf-8")
+    return config
+
+
+def fetch(config: Path) -> None:
+    result = CliRunner().invoke(main, ["--config", str(config), "fetch"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    # PS (also carried by the syndicator), its mirror, DW, the evil wire; not Ars
+    assert "5 new articles, 4 flagged" in result.output, result.output
+
+
+@pytest.fixture(scope="module")
+def fetched_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One real fetch per test module (a few seconds); tests get a copy of its folder."""
+    srv = TestServer().start()
+    try:
+        build_site(srv)
+        base = tmp_path_factory.mktemp("fetched")
+        fetch(write_config(base, srv))
+        yield base
+    finally:
+        srv.stop()
+
+
+def copy_fetched(template: Path, tmp_path: Path, digest: str) -> Path:
+    """The fetched database and config, with a ``digest:`` section appended."""
+    shutil.copytree(template / "data", tmp_path / "data")
+    config = tmp_path / "feeds.yaml"
+    config.write_text((template / "feeds.yaml").read_text(encoding="utf-8") + digest, encoding="utf-8")
+    return config
+
+
+@pytest.fixture
+def fetched(fetched_template: Path, tmp_path: Path) -> Path:
+    return copy_fetched(fetched_template, tmp_path,
+                        "digest:\n  timezone: Europe/Stockholm\n  to: [desk@example.org]\n")
+
+
+def test_real_articles_grouped_by_watchlist_then_story_newest_first(fetched: Path) -> None:
+    config = load_config(fetched)
+    now = datetime(2030, 1, 1, 6, 0, tzinfo=UTC)
+    with Store(config.database) as store:
+        plan = plan_digest(store, config, now)
+    digest = plan.digest
+    assert digest.since is None and digest.generated.utcoffset() == timedelta(hours=1)  # Stockholm in winter
+    [section] = digest.sections
+    assert section.name == "chip-export-controls"
+    assert section.description.startswith("Export controls on chips")
+    # PS + its mirror are one story; DW and the wire are stories of their own; Ars was not flagged
+    assert digest.article_count == 4 and section.articles == 4
+    titles = [item.title for item in section.items]
+    assert len(titles) == 3, titles
+    assert titles[0] == EVIL_TITLE  # 2025-07-26, newest
+    ps_item = section.items[1]  # the mirror's copy is dated 2025-07-25 09:30 +02:00, later than the DW story
+    assert ps_item.title == seedsite.dagens_ps().title  # the story is shown as first published
+    assert ps_item.language == "sv" and ps_item.language_name == "Swedish"
+    # Dagens PS and the syndicator link the same URL: one article (whichever feed stored it first)
+    assert ps_item.outlet in ("Dagens PS", "Syndicator")
+    assert {m.outlet for m in ps_item.also_in} | {ps_item.outlet} == {"Dagens PS", "Syndicator", "Mirror"}
+    assert len(ps_item.also_in) == 2
+    assert section.items[2].title == seedsite.dw_chinese().title
+    assert section.items[2].language == "zh-Hant"
+    # why it matched, and the matched words marked in the snippets
+    assert ps_item.terms and ps_item.reasons and ps_item.score >= 2
+    marked = {s.text.casefold() for snip in ps_item.snippets for s in snip if s.mark}
+    assert marked, ps_item.snippets
+    dw_marked = {s.text for snip in section.items[2].snippets for s in snip if s.mark}
+    assert any("出口管制" in m or "晶片" in m or "芯片" in m for m in dw_marked), dw_marked
+    # the broken feed is listed as failing, with its error and next attempt
+    [failing] = digest.failing
+    assert failing.name == "Broken" and failing.failures == 1 and "404" in (failing.last_error or "")
+    assert failing.next_attempt is not None
+    assert plan.last_article_id >= 5
+
+
+def test_html_escapes_feed_text_and_marks_terms(fetched: Path) -> None:
+    config = load_config(fetched)
+    with Store(config.database) as store:
+        rendered = plan_digest(store, config, datetime(2030, 1, 1, 6, 0, tzinfo=UTC)).rendered
+    html = rendered.html
+    assert "<script" not in html.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;friends&#34;" in html
+    assert "<img" not in html and "&lt;img src=x onerror=alert(2)&gt;" in html
+    assert re.search(r"<mark[^>]*>[^<]+</mark>", html)
+    assert "Also in:" in html and ">Mirror</a>" in html
+    assert "Failing feeds" in html and "Broken" in html
+    # no scripts, no remote fonts, images or style sheets: only links to the articles
+    for pattern in (r"<[^>]*\s(src|on\w+)=", r"<link", r"<script", r"<style", r"@import", r"url\(", r"@font-face"):
+        assert not re.search(pattern, html, re.I), pattern
+    text = rendered.text
+    assert EVIL_TITLE in text  # text/plain is not escaped
+    assert "«" in text and "»" in text
+    assert "Also in: " in text and "== Failing feeds ==" in text
+    assert rendered.subject.startswith("Monitor digest 2030-01-01: 4 flagged")
+
+
+def test_preview_writes_html_and_marks_nothing(fetched: Path, tmp_path: Path) -> None:
+    out = tmp_path / "preview.html"
+    result = CliRunner().invoke(main, ["--config", str(fetched), "digest", "--output", str(out)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    text = CliRunner().invoke(main, ["--config", str(fetched), "digest"], catch_exceptions=False).output
+    assert "MONITOR DIGEST" in text and "4 flagged articles in 3 stories" in text
+    with Store(load_config(fetched).database) as store:
+        assert store.last_digest() is None
+
+
+# -- pure parts ------------------------------------------------------------------------------
+
+
+def _stored(i: int, title: str, *, feed: str = "A", url: str | None = None, hits: tuple[Hit, ...] = (),
+            published: datetime | None = None, title_en: str | None = None, lang: str = "sv") -> StoredArticle:
+    match = WatchlistMatch("wl", True, 3.0, hits or (Hit("wl", "chip*", "text", "about chips"),), ("r1",))
+    article = Article(key=f"k{i}", feed_url=f"https://{feed.lower()}.example/feed", feed_name=feed,
+                      url=url or f"https://{feed.lower()}.example/{i}", title=title, text="body text",
+                      text_source=TextSource.PAGE, published=published or datetime(2025, 1, i, tzinfo=UTC),
+                      fetched=datetime(2025, 2, 1, tzinfo=UTC), language=LanguageResult(lang, 0.99, "test"),
+                      matches=(match,), title_en=title_en)
+    return StoredArticle(id=i, article=article, feeds=(article.feed_url,))
+
+
+def test_stories_join_near_identical_titles_and_same_urls_only() -> None:
+    a = _stored(1, "Nvidia-chip smugglas till Kina via Singapore", feed="A")
+    b = _stored(2, "Nvidia-chip smugglas till Kina via Singapore | B", feed="B")  # outlet suffix
+    c = _stored(3, "Nvidia chip smugglas till Kina via Singapor", feed="C")  # near-identical
+    d = _stored(4, "Helt annan nyhet om chip och exportkontroll", feed="D")
+    e = _stored(5, "Something else", feed="E", url="https://a.example/1?utm_source=x")  # a's URL
+    f = _stored(6, "Short", feed="F")
+    g = _stored(7, "Shorts", feed="G")  # short titles must match exactly
+    entries = [(s, s.article.matches[0]) for s in (a, b, c, d, e, f, g)]
+    groups = group_stories(entries, {"https://b.example/feed": "B"})
+    ids = sorted(sorted(s.id for s, _ in g) for g in groups)
+    assert ids == [[1, 2, 3, 5], [4], [6], [7]]
+
+
+def test_translated_title_first_original_second() -> None:
+    s = _stored(1, "Kina köper smugglade chip", title_en="China buys smuggled chips")
+    digest = build_digest([s], [], now=datetime(2025, 3, 1, tzinfo=UTC), since=None, timezone="UTC")
+    item = digest.sections[0].items[0]
+    assert (item.title, item.original_title) == ("China buys smuggled chips", "Kina köper smugglade chip")
+    untranslated = build_digest([_stored(2, "Kina köper chip")], [], now=datetime(2025, 3, 1, tzinfo=UTC),
+                                since=None, timezone="UTC").sections[0].items[0]
+    assert (untranslated.title, untranslated.original_title) == ("Kina köper chip", None)
+
+
+def test_highlight_uses_watchlist_patterns_and_folds_chinese() -> None:
+    [wl] = default_watchlists()
+    patterns = [ct.pattern for g in wl.groups for ct in g.terms if ct.term.text in ("出口管制", "export control*")]
+    segs = highlight("美國實施出口管制，Export Controls tightened", patterns)
+    assert [s.text for s in segs if s.mark] == ["出口管制", "Export Controls"]
+    assert "".join(s.text for s in segs) == "美國實施出口管制，Export Controls tightened"
+    # traditional characters in the text, simplified in the term: marked in the original script
+    segs = highlight("被列入實體清單的公司", [term_pattern("实体清单")])
+    assert [s.text for s in segs if s.mark] == ["實體清單"]
+    assert highlight("smuggelchips och chipset", [term_pattern("*chip*")]) == (
+        Segment("smuggelchips", True), Segment(" och "), Segment("chipset", True))
+    assert highlight("no match here", [term_pattern("chip")]) == (Segment("no match here"),)
+
+
+def test_only_http_links_are_rendered() -> None:
+    s = _stored(1, "Chip story", url="javascript:alert(1)")
+    digest = build_digest([s], [], now=datetime(2025, 3, 1, tzinfo=UTC), since=None, timezone="UTC")
+    assert digest.sections[0].items[0].url is None
+    html = render_digest(digest, subject="x").html
+    assert "javascript:" not in html
+
+
+def test_empty_digest_says_nothing_flagged() -> None:
+    digest = build_digest([], [], now=datetime(2025, 3, 1, 6, tzinfo=UTC),
+                          since=datetime(2025, 2, 28, 6, tzinfo=UTC), timezone="Europe/Stockholm")
+    assert digest.empty
+    rendered = render_digest(digest, subject="Digest {date}: {count} flagged")
+    assert rendered.subject == "Digest 2025-03-01: 0 flagged"
+    assert "Nothing was flagged" in rendered.html and "Nothing flagged since 2025-02-28 07:00" in rendered.text
+
+
+def test_subject_placeholders_and_no_header_injection() -> None:
+    digest = build_digest([], [], now=datetime(2025, 3, 1, tzinfo=UTC), since=None, timezone="UTC")
+    assert format_subject("D {date} {count} {unknown} {", digest) == "D {date} {count} {unknown} {"
+    assert format_subject("D {date}\r\nBcc: x@y {count}", digest) == "D 2025-03-01 Bcc: x@y 0"
+
+
+def test_user_templates_override_and_stay_escaped(tmp_path: Path) -> None:
+    (tmp_path / "digest.html.j2").write_text(
+        "<p>{% for s in digest.sections %}{% for i in s.items %}{{ i.title }}{% endfor %}{% endfor %}</p>")
+    s = _stored(1, "<b>chip</b> & co")
+    digest = build_digest([s], [], now=datetime(2025, 3, 1, tzinfo=UTC), since=None, timezone="UTC")
+    rendered = render_digest(digest, subject="x", templates=tmp_path)
+    assert rendered.html == "<p>&lt;b&gt;chip&lt;/b&gt; &amp; co</p>"
+    assert "MONITOR DIGEST" in rendered.text  # the shipped text template is still used
+    (tmp_path / "digest.html.j2").write_text("line one\n{% for x in %}\n")
+    with pytest.raises(ConfigError) as info:
+        render_digest(digest, subject="x", templates=tmp_path)
+    assert f"{tmp_path / 'digest.html.j2'}:2" in str(info.value)
