@@ -216,7 +216,7 @@ class Pipeline:
                            page_failures=page_failures)
 
     def _failed(self, feed: FeedConfig, state: FeedState, exc: MonitorError, now: datetime) -> FeedOutcome:
-        log.warning("feed %s (%s) failed: %s", feed.name, feed.url, exc)
+        log.info("feed %s (%s) failed: %s", feed.name, feed.url, exc)
         self.store.save_feed_state(next_state_after_failure(state, feed, exc, now), feed.name)
         return FeedOutcome(feed=feed, status="failed", error=str(exc))
 
