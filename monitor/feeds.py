@@ -9,6 +9,7 @@ canonical link, else a hash of title and date.
 from __future__ import annotations
 
 import calendar
+import codecs
 import hashlib
 import html
 import re
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
+from charset_normalizer import from_bytes
 from dateutil import parser as dateparser
 
 from .errors import FeedParseError
@@ -28,6 +30,9 @@ _TRACKING_PARAMS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ocid|cmp
 _FEED_LINK = re.compile(
     rb"<link[^>]+type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.I
 )
+_HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
+_XML_ENCODING = re.compile(rb"<\?xml[^>]*encoding=[\"']([A-Za-z0-9_.:-]+)[\"']", re.I)
+_DECLARED_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "big5": "big5hkscs"}
 _HREF = re.compile(rb"href=[\"']([^\"']+)[\"']", re.I)
 # feedparser complaints that still leave a usable feed
 _HARMLESS_BOZO = ("CharacterEncodingOverride", "NonXMLContentType")
@@ -60,6 +65,10 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
     _refuse_dangerous_entities(content, url)
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     response_headers.setdefault("content-location", url)
+    guessed = sniff_undeclared_charset(content, response_headers)
+    if guessed:
+        media = response_headers.get("content-type", "application/xml").split(";", 1)[0].strip() or "application/xml"
+        response_headers["content-type"] = f"{media}; charset={guessed}"
     parsed: Any = feedparser.parse(content, response_headers=response_headers, sanitize_html=True,
                                    resolve_relative_uris=True)
     bozo = parsed.get("bozo_exception")
@@ -101,6 +110,42 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
         bozo=bozo_text,
         problems=tuple(problems),
     )
+
+
+def sniff_undeclared_charset(content: bytes, headers: Mapping[str, str]) -> str | None:
+    """The charset of a feed whose declared (or undeclared) encoding does not decode it, else None.
+
+    feedparser honours a BOM, the HTTP charset and the XML declaration, and maps GB2312 to
+    GB18030 itself; what it cannot do is read a Big5 or GBK feed that declares nothing (or
+    declares UTF-8 wrongly): it falls back to windows-1252 and the text is mojibake. Here
+    such bytes get a detected charset, passed to feedparser as the HTTP charset.
+    """
+    head = content[:4]
+    if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
+        return None
+    declared = _HTTP_CHARSET.search(headers.get("content-type", ""))
+    xml_decl = _XML_ENCODING.search(content[:300])
+    name = (declared.group(1) if declared else None) or (xml_decl.group(1).decode("ascii") if xml_decl else None)
+    if name is not None and name.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        try:
+            content.decode(name)
+            return None  # a legacy charset was declared and fits: feedparser applies it
+        except (LookupError, UnicodeDecodeError):
+            superset = _DECLARED_SUPERSETS.get(name.lower())
+            if superset is not None and _decodes(content, superset):
+                return superset  # GBK bytes in a "GB2312" feed, HKSCS in a "Big5" one
+    if _decodes(content, "utf-8"):
+        return None
+    best = from_bytes(content[:200_000]).best()
+    return best.encoding if best is not None and best.encoding not in ("utf_8", "ascii") else None
+
+
+def _decodes(content: bytes, codec: str) -> bool:
+    try:
+        content.decode(codec)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _refuse_dangerous_entities(content: bytes, url: str) -> None:

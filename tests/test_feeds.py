@@ -113,3 +113,25 @@ def test_external_entities_are_refused_and_no_file_is_read(tmp_path: Path) -> No
     simple = b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY copy "(c)">]><rss version="2.0"><channel>' \
              b"<title>t &copy;</title><item><title>a</title><link>http://x.test/a</link></item></channel></rss>"
     assert parse_feed(simple, "http://x.test/").entries
+
+
+@pytest.mark.parametrize(("codec", "declaration", "header"), [
+    ("big5", "", None),                      # nothing declared at all
+    ("big5", ' encoding="utf-8"', None),     # declared wrongly
+    ("big5hkscs", ' encoding="big5"', None),  # HKSCS characters in a "Big5" feed
+    ("gb18030", "", None),
+    ("gbk", ' encoding="gb2312"', None),      # GBK characters in a "GB2312" feed
+    ("gb18030", "", "text/xml; charset=gb18030"),
+    ("big5", "", "application/rss+xml; charset=big5"),
+])
+def test_legacy_chinese_encodings_come_out_as_correct_text(codec: str, declaration: str, header: str | None) -> None:
+    hant = "美國出口管制 英偉達晶片走私 朱鎔基 香港邨"
+    hans = "美国出口管制 英伟达芯片走私 朱镕基"
+    title = hant if codec.startswith("big5") else hans
+    if codec == "big5":
+        title = title.replace(" 香港邨", "")  # 邨 is HKSCS-only
+    xml = f'<?xml version="1.0"{declaration}?><rss version="2.0"><channel><title>t</title>' \
+          f"<item><title>{title}</title><link>http://x.test/a</link></item></channel></rss>"
+    headers = {"content-type": header} if header else {}
+    feed = parse_feed(xml.encode(codec), "http://x.test/feed", headers)
+    assert feed.entries[0].title == title
