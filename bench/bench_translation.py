@@ -3,10 +3,10 @@
 No real Argos model can be downloaded here, so this builds random-weight packages of
 the real size (tests/argos_tiny.py REAL: 6+6 layers, d_model 512, 8 heads, FFN 2048,
 int8, a 32k SentencePiece vocabulary trained at run time on corpus text not used
-as benchmark input). A random model never emits </s> on its own; its </s> logit is
-biased (REAL.eos_bias) so that outputs average about as many tokens as the input, as
-a real sv->en model's do. Compute per token is that of a real model; wording is
-nonsense.
+as benchmark input). A random model never emits </s> on its own; this one is wired
+(ModelSize.output_tokens) to emit it with certainty after 32 tokens, about the mean
+input length of the benchmark sentences, so greedy and beam search stop where a
+trained model's would. Compute per token is that of a real model; wording is nonsense.
 
 Inputs: sv, zh-Hans and zh-Hant articles from /work/shared/corpus/labelled/dev.jsonl,
 read at run time.
@@ -113,6 +113,20 @@ def build_packages(workdir: Path, rows: list[dict[str, Any]], exclude: set[str],
     return packages
 
 
+def token_stats(packages: Path, articles: list[Article]) -> None:
+    import sentencepiece as spm
+
+    for pkg_dir in sorted(packages.iterdir()):
+        sp = spm.SentencePieceProcessor(model_file=str(pkg_dir / "sentencepiece.model"))
+        src = pkg_dir.name.split("-")[1].split("_")[0]
+        sentences = [s for a in articles if argos_code(a.lang) == src for p in a.text.split("\n")
+                     for s in split_sentences(p, a.lang)]
+        tokens = [len(t) for t in sp.encode(sentences)]
+        chars = sum(map(len, sentences))
+        print(f"  {pkg_dir.name}: {sp.get_piece_size()} pieces; input sentences average "
+              f"{sum(tokens) / len(tokens):.1f} tokens, {chars / sum(tokens):.1f} chars/token")
+
+
 class OurSentencizer:
     """Stands in for argostranslate's MiniSBD sentencizer, which needs a download."""
 
@@ -212,11 +226,14 @@ def main() -> None:
 
     rows = load_rows()
     articles = pick(rows, args.articles)
-    size = dataclasses.replace(argos_tiny.TINY, vocab_size=4000) if args.tiny else dataclasses.replace(argos_tiny.REAL, vocab_size=args.vocab)
+    base = argos_tiny.TINY if args.tiny else argos_tiny.REAL
+    size = dataclasses.replace(base, vocab_size=4000 if args.tiny else args.vocab)
     print(f"model: {size}")
-    print(f"articles: {len(articles)} ({', '.join(f'{l}={sum(a.lang == l for a in articles)}' for l in ('sv', 'zh-Hans', 'zh-Hant'))}), "
-          f"{sum_sentences(articles)} sentences, {sum_chars(articles)} chars")
+    mix = ", ".join(f"{lang}={sum(a.lang == lang for a in articles)}" for lang in ("sv", "zh-Hans", "zh-Hant"))
+    print(f"articles: {len(articles)} ({mix}), {sum_sentences(articles)} sentences, {sum_chars(articles)} chars")
     packages = build_packages(args.workdir, rows, {a.id for a in articles}, size)
+    token_stats(packages, articles)
+    print(f"  every output is {size.output_tokens} tokens (see ModelSize.output_tokens)")
 
     naive, subset = run_naive(packages, articles, args.naive_seconds)
     print(f"\nsubset measured with both methods: {len(subset)} articles")

@@ -324,8 +324,7 @@ def digest_command(ctx: Context, output: Path | None, send: bool) -> None:
     import os
 
     from .app import build_mailer, system_clock
-    from .digest import plan_digest, send_digest
-    from .mailer import PASSWORD_ENV
+    from .mailer import PASSWORD_ENV, plan_digest, send_digest
 
     config = ctx.config
     with open_store(config) as store:

@@ -5,8 +5,7 @@ watchlist and then by story (the same URL, or a near-identical title across
 feeds, is one story shown once with "also in: ..."), newest story first.
 ``render_digest`` turns it into an HTML and a plain-text part with Jinja2
 templates (autoescaped HTML; a user's ``digest.templates`` folder overrides the
-shipped ones). The thin I/O part at the end reads the store and records a digest
-as sent only after the mail server accepted it.
+shipped ones). Reading the store and sending are in :mod:`monitor.mailer`.
 """
 
 from __future__ import annotations
@@ -17,22 +16,19 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import jinja2
 
-from .config import Config
 from .errors import ConfigError
 from .feeds import canonical_url
 from .language import simplified_fold_table
-from .mailer import build_message
 from .models import Hit, WatchlistMatch
-from .storage import FeedRow, Store, StoredArticle
+from .storage import FeedRow, StoredArticle
 from .watchlists import Watchlist
 
 HTML_TEMPLATE = "digest.html.j2"
@@ -198,13 +194,38 @@ def group_stories(
             i = parent[i]
         return i
 
-    keys = [_title_keys(s.article.title, s.article.title_en, names.get(s.article.feed_url, s.article.feed_name))
-            for s, _ in entries]
-    urls = [canonical_url(s.article.url) if s.article.url else None for s, _ in entries]
-    for i in range(len(entries)):
-        for j in range(i):
-            if find(i) != find(j) and ((urls[i] and urls[i] == urls[j]) or _similar(keys[i], keys[j])):
-                parent[find(i)] = find(j)
+    def join(i: int, j: int) -> None:
+        parent[find(i)] = find(j)
+
+    first: dict[str, int] = {}  # exact URL or title key -> first entry with it
+    fuzzy: list[tuple[int, str, difflib.SequenceMatcher[str]]] = []
+    postings: dict[str, list[int]] = {}  # token -> indexes into ``fuzzy``
+    for i, (s, _) in enumerate(entries):
+        keys = _title_keys(s.article.title, s.article.title_en, names.get(s.article.feed_url, s.article.feed_name))
+        url = canonical_url(s.article.url) if s.article.url else None
+        for key in ([f"url:{url}"] if url else []) + [f"title:{k}" for k in keys]:
+            if key in first:
+                join(i, first[key])
+            else:
+                first[key] = i
+        for key in keys:
+            if len(key) < MIN_FUZZY_TITLE:
+                continue
+            tokens = set(_TOKEN.findall(key))
+            shared: dict[int, int] = {}  # earlier fuzzy keys sharing tokens with this one: only those are compared
+            for token in tokens:
+                for k in postings.get(token, ()):
+                    shared[k] = shared.get(k, 0) + 1
+            for k, count in shared.items():
+                j, other, matcher = fuzzy[k]  # the matcher caches ``other`` as its second sequence
+                if count >= len(tokens) // 2 and find(i) != find(j) \
+                        and 2 * min(len(key), len(other)) >= SIMILAR_TITLE * (len(key) + len(other)):
+                    matcher.set_seq1(key)
+                    if matcher.quick_ratio() >= SIMILAR_TITLE and matcher.ratio() >= SIMILAR_TITLE:
+                        join(i, j)
+            for token in tokens:
+                postings.setdefault(token, []).append(len(fuzzy))
+            fuzzy.append((i, key, difflib.SequenceMatcher(None, key, key, autojunk=False)))
     groups: dict[int, list[tuple[StoredArticle, WatchlistMatch]]] = {}
     for i, entry in enumerate(entries):
         groups.setdefault(find(i), []).append(entry)
@@ -347,6 +368,7 @@ def _safe_url(url: str | None) -> str | None:
 
 
 _PUNCT = re.compile(r"[^\w]+")
+_TOKEN = re.compile(r"[^\W\d_]{2,}|\d+|[\u3400-\u9fff]")  # words, numbers, single CJK characters
 
 
 def _title_keys(title: str, title_en: str | None, outlet: str) -> tuple[str, ...]:
@@ -363,20 +385,6 @@ def _title_keys(title: str, title_en: str | None, outlet: str) -> tuple[str, ...
         if key:
             keys.append(key)
     return tuple(dict.fromkeys(keys))
-
-
-def _similar(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    for x in a:
-        for y in b:
-            if x == y:
-                return True
-            if min(len(x), len(y)) < MIN_FUZZY_TITLE:
-                continue
-            matcher = difflib.SequenceMatcher(None, x, y, autojunk=False)
-            if matcher.real_quick_ratio() >= SIMILAR_TITLE and matcher.quick_ratio() >= SIMILAR_TITLE \
-                    and matcher.ratio() >= SIMILAR_TITLE:
-                return True
-    return False
 
 
 @lru_cache(maxsize=1)
@@ -447,66 +455,3 @@ def render_digest(digest: Digest, *, subject: str, templates: Path | None = None
         raise ConfigError(f"digest template: {exc}", path=str(templates) if templates else None,
                           field="digest.templates") from None
     return RenderedDigest(subject=title, html=html, text=text)
-
-
-# -- the thin I/O part ---------------------------------------------------------------------
-
-
-class Sender(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class DigestPlan:
-    """A rendered digest and what to record once it is sent."""
-
-    digest: Digest
-    rendered: RenderedDigest
-    last_article_id: int
-    covers_until: datetime
-
-    def worth_sending(self, empty: str) -> bool:
-        """False for an empty digest when the config says ``empty: skip``."""
-        return not self.digest.empty or empty == "send"
-
-
-def plan_digest(store: Store, config: Config, now: datetime) -> DigestPlan:
-    """Everything flagged since the last digest that was sent, grouped and rendered; marks nothing."""
-    last = store.last_digest()
-    upto, articles = store.flagged_after(last.last_article_id if last else 0)
-    names = {f.url: f.name for f in config.feeds}
-    enabled = {f.url for f in config.enabled_feeds}
-    failing = [r for r in store.failing_feeds() if r.state.url in enabled]
-    digest = build_digest(articles, failing, now=now, since=last.sent_at if last else None,
-                          timezone=config.digest.timezone, feed_names=names, watchlists=config.watchlists)
-    rendered = render_digest(digest, subject=config.digest.subject, templates=config.digest.templates)
-    return DigestPlan(digest=digest, rendered=rendered, last_article_id=upto, covers_until=now)
-
-
-def digest_message(plan: DigestPlan, config: Config, now: datetime) -> EmailMessage:
-    return build_message(plan.rendered.subject, plan.rendered.text, plan.rendered.html,
-                         sender=config.digest.sender, to=config.digest.to, now=now)
-
-
-def mark_sent(store: Store, plan: DigestPlan, config: Config, sent_at: datetime) -> None:
-    store.record_digest(sent_at=sent_at, covers_until=plan.covers_until, article_count=plan.digest.article_count,
-                        recipients=config.digest.to, last_article_id=plan.last_article_id)
-
-
-@dataclass(frozen=True, slots=True)
-class DigestOutcome:
-    plan: DigestPlan
-    sent: bool  # False: empty and ``digest.empty: skip``
-    message_id: str | None = None
-
-
-def send_digest(store: Store, config: Config, sender: Sender, now: datetime) -> DigestOutcome:
-    """Plan, send, and only then record the digest as sent. A MailError from ``sender``
-    propagates with nothing recorded, so the same articles go into the next attempt."""
-    plan = plan_digest(store, config, now)
-    if not plan.worth_sending(config.digest.empty):
-        return DigestOutcome(plan=plan, sent=False)
-    message = digest_message(plan, config, now)
-    sender.send(message)
-    mark_sent(store, plan, config, now)
-    return DigestOutcome(plan=plan, sent=True, message_id=str(message["Message-ID"]))

@@ -94,7 +94,7 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
             problems.append(f"entry {index}: {type(exc).__name__}: {exc}")
             continue
         if entry is None:
-            problems.append(f"entry {index}: no id, link or title; skipped")
+            problems.append(f"entry {index}: empty (no id, link, title or text); skipped")
             continue
         if entry.key in seen:
             continue
@@ -188,8 +188,8 @@ def _entry(raw: Any, feed_url: str) -> FeedEntry | None:
         key = f"guid:{guid}"
     elif link:
         key = f"url:{canonical_url(link)}"
-    elif title:
-        basis = f"{feed_url}\n{title}\n{published.isoformat() if published else ''}"
+    elif title or summary or content:
+        basis = f"{feed_url}\n{title}\n{published.isoformat() if published else ''}\n{content or summary}"
         key = "hash:" + hashlib.sha256(basis.encode()).hexdigest()[:32]
     else:
         return None

@@ -21,7 +21,7 @@ import signal
 import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -31,8 +31,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .config import Config, load_config
-from .digest import Sender, digest_message, mark_sent, plan_digest
 from .errors import ConfigError, MonitorError
+from .mailer import Sender, digest_message, mark_sent, plan_digest
 from .models import FeedConfig, FeedState
 from .pipeline import FeedOutcome
 from .storage import Store
@@ -42,8 +42,10 @@ log = logging.getLogger(__name__)
 FEED_JOB = "feed:"  # + feed URL
 DIGEST_JOB = "digest"
 DIGEST_RETRY_JOB = "digest-retry"
+DIGEST_WATCH_JOB = "digest-watch"
 CONFIG_WATCH_JOB = "config-watch"
 CONFIG_POLL = timedelta(seconds=5)
+DIGEST_WATCH = timedelta(minutes=1)
 MAX_JITTER = timedelta(minutes=5)
 MAX_START_STAGGER = timedelta(seconds=10)
 RETRY_FIRST = timedelta(minutes=5)
@@ -96,15 +98,16 @@ def first_poll(state: FeedState, now: datetime, interval: timedelta) -> datetime
 
 def last_digest_slot(now: datetime, at: time, tz: str) -> datetime:
     """The latest scheduled digest time at or before ``now`` (aware), in ``tz``. A wall time that
-    does not exist on a DST change day (02:30 in spring) counts as the instant after the gap; an
-    ambiguous one (02:30 in autumn) as its first occurrence, as the cron trigger fires."""
+    does not exist on a DST change day (02:30 in spring) counts as the instant after the gap, where
+    the cron trigger fires; an ambiguous one (02:30 in autumn) as its first occurrence (the cron
+    trigger fires at both; the second finds the digest already sent)."""
     zone = ZoneInfo(tz)
-    local = now.astimezone(zone)
+    instant = now.astimezone(UTC)  # compare instants: aware datetimes sharing a tzinfo compare wall times
     for days in (0, 1, 2):
-        day = local.date() - timedelta(days=days)
+        day = now.astimezone(zone).date() - timedelta(days=days)
         slot = datetime.combine(day, at, tzinfo=zone)
         slot = datetime.fromtimestamp(slot.timestamp(), zone)  # normalise a time in a DST gap
-        if slot <= now:
+        if slot.astimezone(UTC) <= instant:
             return slot
     raise AssertionError("unreachable: a slot within two days is always in the past")
 
@@ -113,7 +116,7 @@ def digest_due(last_sent: datetime | None, now: datetime, at: time, tz: str) -> 
     """A digest is due when a scheduled time has passed since the last one was sent (``None``:
     never sent, so due). The daemon passes its start time for ``None`` so that a fresh install
     does not mail at once; it waits for the first scheduled time."""
-    return last_sent is None or last_sent < last_digest_slot(now, at, tz)
+    return last_sent is None or last_sent.astimezone(UTC) < last_digest_slot(now, at, tz).astimezone(UTC)
 
 
 def retry_delay(failures: int) -> timedelta:
@@ -139,6 +142,7 @@ class Daemon:
         after_feed: Callable[[FeedOutcome], Awaitable[None]] | None = None,
         before_digest: Callable[[], Awaitable[None]] | None = None,
         scheduler: AsyncIOScheduler | None = None,
+        stop_grace: float = STOP_GRACE,
     ) -> None:
         self.config = config
         self.store = store
@@ -147,6 +151,7 @@ class Daemon:
         self._make_pipeline = make_pipeline
         self._make_mailer = make_mailer
         self._load = load
+        self._stop_grace = stop_grace
         self._after_feed = after_feed
         self._before_digest = before_digest
         self._pipeline = make_pipeline(config)
@@ -197,17 +202,26 @@ class Daemon:
                 misfire_grace_time=None,
             )
             self._digest_slot = (d.time, d.timezone)
+        if self.scheduler.get_job(DIGEST_WATCH_JOB) is None:
+            self.scheduler.add_job(self.catch_up, IntervalTrigger(seconds=DIGEST_WATCH.total_seconds()),
+                                   id=DIGEST_WATCH_JOB, name="watch for a missed digest", max_instances=1,
+                                   coalesce=True)
         if self.scheduler.get_job(CONFIG_WATCH_JOB) is None:
             self.scheduler.add_job(self.check_config, IntervalTrigger(seconds=CONFIG_POLL.total_seconds()),
                                    id=CONFIG_WATCH_JOB, name="watch config", max_instances=1, coalesce=True)
 
     def catch_up(self) -> bool:
-        """On start: queue the digest now if a scheduled time passed while we were not running."""
+        """Queue the digest now if a scheduled time passed without one being sent: on start (the
+        machine was off) and every minute after (a cron fire that did not happen: the local time
+        did not exist on a DST change day, or the process was suspended). Not while a digest is
+        being sent or a retry is waiting."""
         last = self.store.last_digest()
         d = self.config.digest
-        if not d.to or not digest_due(last.sent_at if last else self.started_at, self.clock(), d.time, d.timezone):
+        if not d.to or self._digest_lock.locked() or self.scheduler.get_job(DIGEST_RETRY_JOB) is not None:
             return False
-        log.info("a digest was due while monitor was not running; sending it now")
+        if not digest_due(last.sent_at if last else self.started_at, self.clock(), d.time, d.timezone):
+            return False
+        log.info("a digest is due and was not sent at its time; sending it now")
         self.scheduler.add_job(self.digest_job, id=DIGEST_RETRY_JOB, name="digest (catch-up)",
                                replace_existing=True, misfire_grace_time=None)
         return True
@@ -321,7 +335,7 @@ class Daemon:
             log.info("monitor running: %d feed(s), digest daily at %s %s", len(self._scheduled),
                      self.config.digest.time.strftime("%H:%M"), self.config.digest.timezone)
             await stop.wait()
-            await self.shutdown()
+            await self.shutdown(self._stop_grace)
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)

@@ -21,11 +21,11 @@ from monitor.digest import (
     format_subject,
     group_stories,
     highlight,
-    plan_digest,
     render_digest,
     term_pattern,
 )
 from monitor.errors import ConfigError
+from monitor.mailer import plan_digest
 from monitor.models import Article, Hit, LanguageResult, TextSource, WatchlistMatch
 from monitor.storage import Store, StoredArticle
 from monitor.watchlists import default_watchlists
