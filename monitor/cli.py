@@ -335,8 +335,7 @@ def digest_command(ctx: Context, output: Path | None, send: bool) -> None:
             plan = plan_digest(store, config, system_clock())
     if output is not None:
         output.write_text(plan.rendered.html, encoding="utf-8")
-        click.echo(f"wrote {output} ({plan.digest.article_count} article(s), {plan.digest.story_count} stories)",
-                   err=send is False)
+        click.echo(f"wrote {output} ({plan.digest.article_count} article(s), {plan.digest.story_count} stories)")
     if not send and output is None:
         click.echo("".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in plan.rendered.text))
     if send and outcome.sent:

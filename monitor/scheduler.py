@@ -241,7 +241,10 @@ class Daemon:
             async with self._gate:
                 outcome = await self._pipeline.process_feed(feed)
             if outcome.status == "failed":
-                log.warning("feed %s: failed: %s", feed.name, outcome.error)
+                after = self.store.feed_state(url)
+                when = after.next_attempt.isoformat(timespec="seconds") if after.next_attempt else "-"
+                log.warning("feed %s: failed %d time(s) in a row (%s); next attempt %s", feed.name,
+                            after.consecutive_failures, outcome.error, when)
             else:
                 log.info("feed %s: %s, %d new, %d flagged", feed.name, outcome.status, outcome.new_articles,
                          outcome.flagged)

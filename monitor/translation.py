@@ -475,7 +475,8 @@ class Translator:
             tokens = list(result.hypotheses[0])
             if prefix and tokens[:1] == [prefix]:
                 tokens = tokens[1:]
-            text = str(model.tokenizer.decode_pieces(tokens)).strip()
+            # decode_pieces returns pieces verbatim (with ▁) when one is not in its vocabulary
+            text = " ".join(str(model.tokenizer.decode_pieces(tokens)).replace("▁", " ").split())
             if text:
                 parts[owner].append(text)
         joiner = "" if self.target in _NO_SPACE_TARGETS else " "

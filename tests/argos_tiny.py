@@ -254,6 +254,9 @@ def build_argosmodel(
     sp_bytes = train_sentencepiece(lines, size.vocab_size)
     processor = spm.SentencePieceProcessor(model_proto=sp_bytes)
     vocabulary = [processor.id_to_piece(i) for i in range(processor.get_piece_size())]
+    # A small corpus yields fewer pieces than asked; pad the model's vocabulary so
+    # that its embedding and output layers have the requested (real) size.
+    vocabulary += [f"▁tok{i}" for i in range(len(vocabulary), size.vocab_size)]
 
     name = f"translate-{from_code}_{to_code}-{package_version.replace('.', '_')}"
     out_dir.mkdir(parents=True, exist_ok=True)

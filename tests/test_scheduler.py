@@ -314,7 +314,9 @@ def test_poll_skips_disabled_and_backing_off_feeds(tmp_path: Path) -> None:
 # -- the digest job: real SMTP, injected clock ------------------------------------------------
 
 
-def test_digest_job_sends_when_due_retries_after_failure_never_twice(fetched_template: Path, tmp_path: Path) -> None:
+def test_digest_job_sends_when_due_retries_after_failure_never_twice(
+    fetched_template: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     port = free_port()
     config_path = copy_fetched(fetched_template, tmp_path, digest_section(port))
     clock = Clock(utc(2025, 3, 30, 4, 0))  # 06:00 CEST, first start ever
@@ -327,7 +329,13 @@ def test_digest_job_sends_when_due_retries_after_failure_never_twice(fetched_tem
         return await daemon.digest_job()
 
     clock.now = utc(2025, 3, 30, 5, 0, 1)  # 07:00:01 CEST: the cron job fires; SMTP is down
-    assert asyncio.run(job()) is False
+    with caplog.at_level(logging.INFO, logger="monitor"):
+        assert asyncio.run(job()) is False
+    [error] = [r for r in caplog.records if r.levelno >= logging.WARNING]  # logged once, no traceback
+    assert error.getMessage() == (f"digest not sent: could not send the digest via 127.0.0.1:{port} (none): "
+                                  "connection refused (is the SMTP server running and the host/port right?); "
+                                  "will retry at 2025-03-30T05:05:01+00:00")
+    assert error.exc_info is None
     retry = jobs(daemon)[DIGEST_RETRY_JOB]
     assert isinstance(retry.trigger, DateTrigger) and retry.trigger.run_date == clock.now + timedelta(minutes=5)
     assert store.last_digest() is None

@@ -1,0 +1,81 @@
+"""Translation in the pipeline, with the tiny real Argos packages the fixture builds:
+missing model -> "unavailable" with the install command; install from file; `monitor translate`
+fills in what waited; flags never depend on translation."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests import argos_tiny
+from tests.httpserver import TestServer
+from tests.test_end_to_end import export, run, site, write_config
+
+__all__ = ["site"]  # the fixture, re-used
+
+
+@pytest.fixture(scope="module")
+def argos_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("argos")
+    return {code: argos_tiny.build_argosmodel(out, code, "en", seed=i) for i, code in enumerate(("sv", "zh"))}
+
+
+def test_missing_model_then_install_then_translate(
+    site: TestServer, tmp_path: Path, argos_files: dict[str, Path]
+) -> None:
+    config = write_config(tmp_path, site)
+    code, out = run(config, "fetch")
+    assert code == 0, out
+    assert "no model for sv->en: install it with `monitor models install sv en`" in out
+    assert "no model for zh-Hant->en: install it with `monitor models install zh en`" in out
+    before = {r["language"]: r for r in export(config)}
+    assert before["sv"]["translation"] == "unavailable" and before["sv"]["title_en"] is None
+    assert before["zh-Hant"]["translation"] == "unavailable"
+    assert before["en"]["translation"] == "not-needed"
+    assert before["sv"]["flagged"] is True and before["zh-Hant"]["flagged"] is True  # flags did not wait
+
+    code, out = run(config, "models", "list")
+    assert "(none installed)" in out and "monitor models install sv en" in out
+    for path in argos_files.values():
+        code, out = run(config, "models", "install", "--file", str(path))
+        assert code == 0, out
+    code, out = run(config, "models", "list")
+    assert "sv -> en" in out and "zh -> en" in out and "missing for feeds" not in out
+
+    code, out = run(config, "translate")
+    assert code == 0, out
+    assert "translated 2 article(s)" in out
+    after = {r["language"]: r for r in export(config)}
+    for lang in ("sv", "zh-Hant"):
+        record = after[lang]
+        assert record["translation"] == "done"
+        assert isinstance(record["title_en"], str) and record["title_en"].strip()
+        # flagged articles get their body translated, paragraph structure kept
+        assert isinstance(record["text_en"], str) and record["text_en"].strip()
+        assert record["text_en"].count("\n\n") == str(record["text"]).count("\n\n")
+    assert after["en"]["text_en"] is None
+
+    # nothing left; the cache holds the sentences, so a re-translation would cost nothing
+    code, out = run(config, "translate")
+    assert "nothing to translate" in out
+    con = sqlite3.connect(tmp_path / "data" / "monitor.sqlite3")
+    assert con.execute("SELECT count(*) FROM translation_cache").fetchone()[0] > 10
+    con.close()
+
+
+def test_translation_is_deterministic_across_databases(
+    site: TestServer, tmp_path: Path, argos_files: dict[str, Path]
+) -> None:
+    results = []
+    for name in ("one", "two"):
+        folder = tmp_path / name
+        folder.mkdir()
+        config = write_config(folder, site)
+        for path in argos_files.values():
+            run(config, "models", "install", "--file", str(path))
+        code, out = run(config, "fetch")
+        assert code == 0 and "translated 2 article(s)" in out, out
+        results.append({r["language"]: (r["title_en"], r["text_en"]) for r in export(config)})
+    assert results[0] == results[1]
