@@ -174,19 +174,25 @@ def sum_chars(articles: Sequence[Article]) -> int:
 
 
 def run_ours(packages: Path, articles: list[Article], label: str, translator: Translator | None = None,
-             **options: Any) -> Result:
-    translator = translator or Translator(packages, **options)
-    for lang in ("sv", "zh-Hans"):
-        translator.translate(["Hej."] if lang == "sv" else ["你好。"], lang)  # load models outside the timing
-    before = translator.calls
-    t0 = time.perf_counter()
-    for lang in ("sv", "zh-Hans", "zh-Hant"):  # the pipeline translates one language group per call
-        texts = [a.text for a in articles if a.lang == lang]
-        if texts:
-            out = translator.translate(texts, lang)
-            assert len(out) == len(texts) and all(out)
-    seconds = time.perf_counter() - t0
-    return Result(label, seconds, sum_sentences(articles), sum_chars(articles), translator.calls - before)
+             repeat: int = 1, **options: Any) -> Result:
+    """Best of ``repeat`` runs, each with a fresh Translator unless one is given."""
+    best: Result | None = None
+    for _ in range(repeat):
+        current = translator or Translator(packages, **options)
+        for lang in ("sv", "zh-Hans"):
+            current.translate(["Hej."] if lang == "sv" else ["你好。"], lang)  # load models outside the timing
+        before = current.calls
+        t0 = time.perf_counter()
+        for lang in ("sv", "zh-Hans", "zh-Hant"):  # the pipeline translates one language group per call
+            texts = [a.text for a in articles if a.lang == lang]
+            if texts:
+                out = current.translate(texts, lang)
+                assert len(out) == len(texts) and all(out)
+        seconds = time.perf_counter() - t0
+        result = Result(label, seconds, sum_sentences(articles), sum_chars(articles), current.calls - before)
+        best = result if best is None or result.seconds < best.seconds else best
+    assert best is not None
+    return best
 
 
 def t2s_report(rows: list[dict[str, Any]], vocab: int) -> None:
@@ -236,12 +242,15 @@ def main() -> None:
     print(f"  every output is {size.output_tokens} tokens (see ModelSize.output_tokens)")
 
     naive, subset = run_naive(packages, articles, args.naive_seconds)
-    print(f"\nsubset measured with both methods: {len(subset)} articles")
+    sub_mix = ", ".join(f"{lang}={sum(a.lang == lang for a in subset)}" for lang in ("sv", "zh-Hans", "zh-Hant"))
+    print(f"\nsubset measured with both methods: {len(subset)} articles ({sub_mix}), "
+          f"{sum_sentences(subset)} sentences, {sum_chars(subset)} chars")
+    print("(ours: best of 2 runs; this machine is shared, so single timings vary by up to 2x)")
     results = [
         naive,
-        run_ours(packages, subset, "ours: beam 1, batch 2048 (default)"),
-        run_ours(packages, subset, "ours: beam 4, batch 2048", beam_size=4),
-        run_ours(packages, subset, "ours: beam 1, batch 32", batch_size=32),
+        run_ours(packages, subset, "ours: beam 1, batch 64 (default)", repeat=2),
+        run_ours(packages, subset, "ours: beam 1, batch 2048", repeat=2, batch_size=2048),
+        run_ours(packages, subset, "ours: beam 4, batch 64", repeat=2, beam_size=4),
     ]
     for r in results:
         print(r.line())
@@ -251,7 +260,7 @@ def main() -> None:
     print(f"\nall {len(articles)} articles:")
     cache = MemoryTranslationCache()
     translator = Translator(packages, cache=cache)
-    full = run_ours(packages, articles, "ours: beam 1, batch 2048, empty cache", translator)
+    full = run_ours(packages, articles, "ours: beam 1, batch 64, empty cache", translator)
     again = run_ours(packages, articles, "ours: same articles again, warm cache", translator)
     print(full.line())
     print(again.line())

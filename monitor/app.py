@@ -3,7 +3,9 @@ detector, the translator, the mailer and the clock are built."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -89,3 +91,34 @@ def build_mailer(config: Config, password: str | None) -> Mailer:
     """The SMTP mailer for ``config.digest.smtp``; ``password`` comes from MONITOR_SMTP_PASSWORD,
     read by the caller (cli), never from the config file."""
     return Mailer(config.digest.smtp, password)
+
+
+class BackgroundTranslator:
+    """Runs :func:`translate_pending` in one worker thread, so the daemon's event loop keeps
+    polling feeds while the model works. The thread has its own store connection (SQLite
+    connections stay on their thread) and its own translator (models stay loaded between runs);
+    calls queue up one after the other."""
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-translate")
+        self._store: Store | None = None
+        self._translator: Translator | None = None
+
+    def _work(self) -> TranslationSummary:
+        if self._store is None:
+            self._store = open_store(self._config)
+            self._translator = build_translator(self._config, self._store)
+        assert self._translator is not None
+        return translate_pending(self._store, self._translator, self._config.translation)
+
+    async def run(self) -> TranslationSummary:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._work)
+
+    def close(self) -> None:
+        def close_store() -> None:
+            if self._store is not None:
+                self._store.close()
+
+        self._executor.submit(close_store)
+        self._executor.shutdown(wait=True)

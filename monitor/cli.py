@@ -354,7 +354,7 @@ def run_command(ctx: Context) -> None:
     import dataclasses
     import os
 
-    from .app import build_mailer
+    from .app import BackgroundTranslator, build_mailer
     from .mailer import PASSWORD_ENV
     from .scheduler import Daemon
 
@@ -364,15 +364,19 @@ def run_command(ctx: Context) -> None:
         logging.getLogger("monitor").setLevel(logging.INFO)  # a daemon says what it does
 
     async def serve() -> None:
-        async with open_app(config) as app:
-            async def translate(outcome: FeedOutcome | None = None) -> None:
-                if app.config.translation.enabled and (outcome is None or outcome.new_articles):
-                    app.translate()
+        background = BackgroundTranslator(config)
+        try:
+            async with open_app(config) as app:
+                async def translate(outcome: FeedOutcome | None = None) -> None:
+                    if app.config.translation.enabled and (outcome is None or outcome.new_articles):
+                        await background.run()
 
-            daemon = Daemon(config, store=app.store, clock=app.clock,
-                            make_pipeline=lambda c: dataclasses.replace(app, config=c).pipeline(),
-                            make_mailer=lambda c: build_mailer(c, password),
-                            after_feed=translate, before_digest=translate)
-            await daemon.run()
+                daemon = Daemon(config, store=app.store, clock=app.clock,
+                                make_pipeline=lambda c: dataclasses.replace(app, config=c).pipeline(),
+                                make_mailer=lambda c: build_mailer(c, password),
+                                after_feed=translate, before_digest=translate)
+                await daemon.run()
+        finally:
+            background.close()
 
     asyncio.run(serve())

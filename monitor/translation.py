@@ -1,30 +1,25 @@
 """Offline machine translation with Argos Translate packages, run efficiently.
 
-Packages are ordinary ``.argosmodel`` files (a zip of ``<name>/metadata.json``,
-``<name>/model/`` (CTranslate2) and ``<name>/sentencepiece.model``), installed
-into a directory of our own (``packages_dir``, by default under the monitor's
-data directory).
+A package is an ``.argosmodel`` zip of ``<name>/metadata.json``, ``<name>/model/``
+(CTranslate2) and ``<name>/sentencepiece.model``, installed into our own
+``packages_dir`` (by default under the monitor's data directory).
 
-How argostranslate is used, and why not more of it:
+How argostranslate is used:
 
-* Package *reading* is argostranslate's: :class:`argostranslate.package.Package`
-  parses each installed package's ``metadata.json``. The directory is always
-  passed explicitly, so argostranslate's global ``settings.package_data_dir``
-  (read from ``ARGOS_PACKAGES_DIR`` at import time) is never read or mutated and
-  nothing leaks between :class:`Translator` instances. Note that importing
-  ``argostranslate.package`` still makes argostranslate create its own empty
-  data/config/cache folders under ``$HOME`` (an import side effect of
-  ``argostranslate/settings.py``); no package is read from or written there.
-* Installing is done here (:func:`install_package_file`), not with
-  ``argostranslate.package.install_from_path``: that one extracts into the global
-  settings directory, and imports ``argostranslate.translate``, which imports
-  stanza, spaCy and torch.
-* Inference bypasses ``argostranslate.translate``: its sentence splitters
-  (stanza/spaCy/MiniSBD) download models at run time, and its defaults (beam 4,
-  batches of 32 *tokens*, one paragraph at a time) are ~10x slower on CPU. We
-  split with :mod:`monitor.sentences`, tokenize with the package's SentencePiece
-  model and run ``ctranslate2.Translator.translate_batch`` once per call over the
-  unique, uncached sentences of all texts.
+* Reading packages is argostranslate's (``argostranslate.package.Package`` parses
+  ``metadata.json``), always given an explicit directory: its global
+  ``settings.package_data_dir`` (from ``ARGOS_PACKAGES_DIR`` at import time) is
+  never read or changed, so nothing leaks between Translator instances. Importing
+  ``argostranslate.package`` does create argostranslate's own empty folders under
+  ``$HOME`` (a side effect of ``argostranslate/settings.py``); nothing is stored there.
+* Installing is ours (:func:`install_package_file`): ``install_from_path`` extracts
+  into the global directory and imports ``argostranslate.translate`` -> stanza,
+  spaCy, torch.
+* Inference bypasses ``argostranslate.translate``, whose sentence splitters download
+  models at run time and whose defaults (beam 4, batches of 32 *tokens*, one
+  paragraph at a time) are several times slower: we split with
+  :mod:`monitor.sentences` and run ``ctranslate2.Translator.translate_batch`` once
+  per call over the unique, uncached sentences of all texts.
 """
 
 from __future__ import annotations
@@ -51,13 +46,16 @@ from monitor.sentences import split_sentences
 log = logging.getLogger(__name__)
 
 DEFAULT_INDEX_URL = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/index.json"
-DEFAULT_BATCH_SIZE = 2048  # sentences per CTranslate2 batch (batch_type "examples")
+# Sentences per CTranslate2 batch. CTranslate2 sorts inputs by length before cutting
+# batches, so small batches waste little on padding: on 2 cores, 32-64 ran ~1.5x
+# faster than 2048 over real article text (bench/bench_translation.py).
+DEFAULT_BATCH_SIZE = 64
 MAX_INPUT_TOKENS = 200  # longer sentences are cut into pieces of at most this many tokens
 _CACHE_KEY_VERSION = "argos-v1"
 _NO_SPACE_TARGETS = frozenset({"zh", "zt", "ja"})  # join translated sentences without spaces
 _NOT_LANGUAGES = frozenset({"und", "mul", "mis", "zxx"})
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
-_PARAGRAPH_BREAK = re.compile(r"[^\S\n]*\n\s*")
+_PARAGRAPH_BREAK = re.compile(r"([^\S\n]*\n\s*)")
 _CLAUSE_TOKENS = frozenset({",", "，", ";", "；", "、"})
 
 
@@ -197,8 +195,11 @@ def install_package_file(path: Path, packages_dir: Path) -> None:
         raise TranslationError(f"{path}: no such file")
     if not zipfile.is_zipfile(path):
         raise TranslationError(f"{path}: not an Argos package (an .argosmodel file is a zip archive)")
-    packages_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".installing-", dir=packages_dir))
+    try:
+        packages_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".installing-", dir=packages_dir))
+    except OSError as exc:
+        raise TranslationError(f"cannot write to the packages folder {packages_dir}: {exc}") from exc
     try:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
@@ -215,13 +216,18 @@ def install_package_file(path: Path, packages_dir: Path) -> None:
             pkg = _read_package(staged)
         except (OSError, ValueError) as exc:
             raise TranslationError(f"{path}: unreadable metadata.json: {exc}") from exc
-        for old in _scan(packages_dir):
-            if old.pair == pkg.pair:
-                shutil.rmtree(old.path)
+        # move the pair's old packages aside (into staging, deleted below), then the new one in
         destination = packages_dir / top
-        if destination.exists():
-            shutil.rmtree(destination)
-        staged.rename(destination)
+        old = [p.path for p in _scan(packages_dir) if p.pair == pkg.pair and p.path != destination]
+        old += [destination] if destination.exists() else []
+        for i, path_ in enumerate(old):
+            path_.rename(staging / f".old-{i}")
+        try:
+            staged.rename(destination)
+        except OSError:
+            for i, path_ in enumerate(old):
+                (staging / f".old-{i}").rename(path_)
+            raise
         log.info("installed Argos package %s->%s %s in %s", pkg.from_code, pkg.to_code, pkg.version,
                  destination)
     except (OSError, zipfile.BadZipFile) as exc:
@@ -325,12 +331,12 @@ class Translator:
         max_input_tokens: int = MAX_INPUT_TOKENS,
         max_decoding_length: int = 256,
     ) -> None:
-        """``threads``: CTranslate2 intra_threads (0 = its default: the number of cores, at
-        most 4); ``inter_threads``: batches run in parallel (1 suits a 2-core machine)."""
-        for name, value, minimum in (("batch_size", batch_size, 1), ("beam_size", beam_size, 1),
-                                     ("threads", threads, 0), ("inter_threads", inter_threads, 1),
-                                     ("max_input_tokens", max_input_tokens, 8),
-                                     ("max_decoding_length", max_decoding_length, 1)):
+        """``threads``: CTranslate2 intra_threads (0: its default); ``inter_threads``: batches
+        translated in parallel, each on ``threads`` threads."""
+        limits = {"batch_size": (batch_size, 1), "beam_size": (beam_size, 1), "threads": (threads, 0),
+                  "inter_threads": (inter_threads, 1), "max_input_tokens": (max_input_tokens, 8),
+                  "max_decoding_length": (max_decoding_length, 1)}
+        for name, (value, minimum) in limits.items():
             if value < minimum:
                 raise ValueError(f"{name} must be >= {minimum}, got {value}")
         self.packages_dir = Path(packages_dir)
@@ -403,23 +409,13 @@ class Translator:
     def _layout(self, text: str, source: str, units: dict[str, int]) -> list[str | list[int]]:
         """Text -> literal whitespace/line breaks interleaved with lists of sentence ids."""
         layout: list[str | list[int]] = []
-        pos = 0
-        pieces = [*_PARAGRAPH_BREAK.finditer(text), None]
-        for match in pieces:
-            end = match.start() if match else len(text)
-            paragraph = text[pos:end]
-            stripped = paragraph.strip()
-            if stripped:
-                lead = paragraph[: len(paragraph) - len(paragraph.lstrip())]
-                trail = paragraph[len(paragraph.rstrip()):]
-                sentences = (_normalise(s) for s in split_sentences(stripped, source))
-                ids = [units.setdefault(s, len(units)) for s in sentences if s]
-                layout.extend([lead, ids, trail])
-            else:
-                layout.append(paragraph)
-            if match:
-                layout.append(match.group())
-                pos = match.end()
+        for i, part in enumerate(_PARAGRAPH_BREAK.split(text)):  # odd items: the line breaks
+            if i % 2 or not part.strip():
+                layout.append(part)
+                continue
+            sentences = (_normalise(s) for s in split_sentences(part.strip(), source))
+            ids = [units.setdefault(s, len(units)) for s in sentences if s]
+            layout.extend([part[: len(part) - len(part.lstrip())], ids, part[len(part.rstrip()):]])
         return layout
 
     def _translate_units(self, model: _Model, sentences: list[str]) -> list[str]:
@@ -456,14 +452,9 @@ class Translator:
         prefix = model.package.target_prefix
         try:
             results = model.translator.translate_batch(
-                inputs,
-                target_prefix=[[prefix]] * len(inputs) if prefix else None,
-                max_batch_size=self.batch_size,
-                beam_size=self.beam_size,
-                num_hypotheses=1,
-                replace_unknowns=True,
-                max_decoding_length=self.max_decoding_length,
-                min_decoding_length=1,
+                inputs, target_prefix=[[prefix]] * len(inputs) if prefix else None,
+                max_batch_size=self.batch_size, beam_size=self.beam_size, num_hypotheses=1,
+                replace_unknowns=True, max_decoding_length=self.max_decoding_length, min_decoding_length=1,
             )
         except (RuntimeError, ValueError) as exc:
             raise TranslationError(f"CTranslate2 failed on {model.package.path.name}: {exc}") from exc
@@ -512,11 +503,8 @@ class Translator:
         try:
             tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(sp_path))
             translator = ctranslate2.Translator(
-                str(package.path / "model"),
-                device="cpu",
-                compute_type=self.compute_type,
-                inter_threads=self.inter_threads,
-                intra_threads=self.threads,
+                str(package.path / "model"), device="cpu", compute_type=self.compute_type,
+                inter_threads=self.inter_threads, intra_threads=self.threads,
             )
         except (RuntimeError, ValueError, OSError) as exc:
             raise TranslationError(f"could not load the Argos package {package.path}: {exc}") from exc

@@ -229,6 +229,7 @@ def test_one_output_per_input_and_layout_kept(translator: Translator) -> None:
     assert len(out) == len(texts)
     assert out[0] and out[1]
     assert out[2] == "" and out[3] == "  \n"
+    assert not any("▁" in o for o in out)  # SentencePiece markers decoded
     for source, result in zip(texts, out, strict=True):
         src_lines, out_lines = source.split("\n"), result.split("\n")
         assert len(src_lines) == len(out_lines)

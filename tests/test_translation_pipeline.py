@@ -79,3 +79,41 @@ def test_translation_is_deterministic_across_databases(
         assert code == 0 and "translated 2 article(s)" in out, out
         results.append({r["language"]: (r["title_en"], r["text_en"]) for r in export(config)})
     assert results[0] == results[1]
+
+
+def test_background_translation_leaves_the_event_loop_free(
+    site: TestServer, tmp_path: Path, argos_files: dict[str, Path]
+) -> None:
+    import asyncio
+
+    from monitor.app import BackgroundTranslator
+    from monitor.config import load_config
+
+    config_path = write_config(tmp_path, site, "translation:\n  enabled: false\n")
+    assert run(config_path, "fetch")[0] == 0  # stored, nothing translated
+    for path in argos_files.values():
+        run(config_path, "models", "install", "--file", str(path))
+    config = load_config(config_path)
+
+    async def main() -> tuple[int, int]:
+        background = BackgroundTranslator(config)
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        task = asyncio.create_task(ticker())
+        try:
+            summary = await background.run()
+        finally:
+            task.cancel()
+            background.close()
+        return summary.translated, ticks
+
+    translated, ticks = asyncio.run(main())
+    assert translated == 2
+    assert ticks > 3  # the loop kept running while the model worked
+    assert {r["translation"] for r in export(config_path)} == {"done", "not-needed"}
