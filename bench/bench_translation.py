@@ -34,9 +34,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-import argos_tiny  # noqa: E402
+sys.path.insert(0, str(ROOT))
 
 from monitor.sentences import split_sentences  # noqa: E402
 from monitor.translation import (  # noqa: E402
@@ -45,6 +43,7 @@ from monitor.translation import (  # noqa: E402
     argos_code,
     install_package_file,
 )
+from tests import argos_tiny  # noqa: E402
 
 CORPUS = Path("/work/shared/corpus")
 DEV = CORPUS / "labelled" / "dev.jsonl"
@@ -212,7 +211,7 @@ def t2s_report(rows: list[dict[str, Any]], vocab: int) -> None:
     unk = sp.unk_id()
 
     def unk_rate(texts: list[str]) -> float:
-        ids = [i for t in texts for i in sp.encode(t)]
+        ids: list[int] = [i for t in texts for i in sp.encode(t)]
         return sum(i == unk for i in ids) / len(ids)
 
     print(f"t2s on {len(hant)} zh-Hant articles ({chars} chars): {changed / chars:.1%} of characters change; "

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterable
@@ -27,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import sentencepiece as spm
-from ctranslate2.specs import common_spec, transformer_spec  # type: ignore[import-untyped]
+from ctranslate2.specs import common_spec, transformer_spec
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,17 +287,11 @@ def build_argosmodel(
     return target
 
 
-def copy_package_file(src: Path, dest_dir: Path) -> Path:
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    return Path(shutil.copy(src, dest_dir / src.name))
-
-
 __all__ = [
     "REAL",
     "TINY",
     "ModelSize",
     "build_argosmodel",
-    "copy_package_file",
     "random_transformer",
     "sample_text",
     "train_sentencepiece",

@@ -21,10 +21,6 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # argos_tiny, whatever pytest's import mode
-
-import argos_tiny
-
 from monitor.errors import ModelUnavailableError, TranslationError
 from monitor.sentences import split_sentences
 from monitor.translation import (
@@ -36,6 +32,7 @@ from monitor.translation import (
     install_package_file,
     installed_pairs,
 )
+from tests import argos_tiny
 
 SV_ARTICLE = (
     "Tio miljarder i smuggelchips. Det gäller t.ex. grafikkretsar från Nvidia!\n"
