@@ -16,7 +16,6 @@ import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,7 +25,7 @@ import jinja2
 
 from .errors import ConfigError
 from .feeds import canonical_url
-from .language import simplified_fold_table
+from .language import fold_table
 from .models import Hit, WatchlistMatch
 from .storage import FeedRow, StoredArticle
 from .watchlists import Watchlist
@@ -387,16 +386,8 @@ def _title_keys(title: str, title_en: str | None, outlet: str) -> tuple[str, ...
     return tuple(dict.fromkeys(keys))
 
 
-@lru_cache(maxsize=1)
-def _fold_table() -> dict[int, str]:
-    table = dict(simplified_fold_table())
-    table.update({code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)})
-    table[0x3000] = " "
-    return table
-
-
 def _fold(text: str) -> str:
-    return text.translate(_fold_table())
+    return text.translate(fold_table())
 
 
 def _term_patterns(watchlists: Sequence[Watchlist]) -> dict[tuple[str, str], re.Pattern[str]]:

@@ -36,6 +36,7 @@ __all__ = [
     "LanguageDetector",
     "ScriptCounts",
     "count_scripts",
+    "fold_table",
     "fold_to_simplified",
     "normalize_hint",
     "simplified_fold_table",
@@ -134,6 +135,15 @@ def _read_opencc(text: str) -> dict[str, list[str]]:
         targets = [v for v in values.split() if len(v) == 1]
         if len(key) == 1 and targets:
             table[key] = targets
+    return table
+
+
+@lru_cache(maxsize=1)
+def fold_table() -> Mapping[int, str]:
+    """For matching: traditional -> simplified and full-width -> ASCII, 1:1 so offsets survive."""
+    table = dict(simplified_fold_table())
+    table.update({code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)})
+    table[0x3000] = " "
     return table
 
 

@@ -56,7 +56,7 @@ from pathlib import Path
 import yaml
 
 from monitor.errors import WatchlistError
-from monitor.language import simplified_fold_table
+from monitor.language import fold_table
 from monitor.models import Hit, WatchlistMatch
 from monitor.yamlnodes import NodeReader, describe
 
@@ -310,7 +310,7 @@ def _kind_of(ch: str) -> str:
 
 def _compile_term(term: Term) -> CompiledTerm:
     body = _term_regex(term.text)
-    folded = term.text.translate(_fold_table())
+    folded = term.text.translate(fold_table())
     runs = re.findall(f"[{_WORD}]+|[{_CJK}]+", folded)
     literal = max(runs, key=len) if runs else ""
     flags = 0 if term.exact_case else re.IGNORECASE
@@ -319,7 +319,7 @@ def _compile_term(term: Term) -> CompiledTerm:
 
 def _term_regex(raw: str) -> str:
     """The regular expression (without case flags) for one term; ValueError if malformed."""
-    words = raw.translate(_fold_table()).split()
+    words = raw.translate(fold_table()).split()
     if not words or not any(w.strip("*") for w in words):
         raise ValueError(f"term {raw!r} has nothing to match")
     edge = f"[{_WORD}]*"
@@ -355,15 +355,6 @@ def _core_regex(core: str) -> str:
     return "".join(parts)
 
 
-@lru_cache(maxsize=1)
-def _fold_table() -> dict[int, str]:
-    """Traditional -> simplified and full-width -> ASCII; 1:1, so offsets survive."""
-    table = dict(simplified_fold_table())
-    table.update({code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)})
-    table[0x3000] = " "
-    return table
-
-
 # -- matching ----------------------------------------------------------------------------
 
 
@@ -381,7 +372,7 @@ class _Doc:
     def __init__(self, title: str, text: str) -> None:
         self.title_end = len(title)
         self.raw = f"{title}\n\n{text}"
-        self.folded = _NOT_TEXT_RE.sub(_blank, self.raw.translate(_fold_table()))
+        self.folded = _NOT_TEXT_RE.sub(_blank, self.raw.translate(fold_table()))
         self.lowered = self.folded.lower()
         self._starts: list[int] | None = None
         self._found: dict[str, list[_Found]] = {}
