@@ -64,6 +64,9 @@ def decode_html(content: bytes, headers: Mapping[str, str] | None = None) -> str
         return content.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    text = content.decode("utf-8", "replace")
+    if text.count("\ufffd") <= max(3, sum(ch > "\x7f" for ch in text) // 50):
+        return text  # UTF-8 with a few broken bytes
     best = from_bytes(content[:200_000]).best()
     if best is not None and best.encoding:
         return content.decode(best.encoding, "replace")

@@ -66,6 +66,9 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     response_headers.setdefault("content-location", url)
     guessed = sniff_undeclared_charset(content, response_headers)
+    if guessed == "utf-8-repair":
+        content = content.decode("utf-8", "replace").encode("utf-8")
+        guessed = "utf-8"
     if guessed:
         media = response_headers.get("content-type", "application/xml").split(";", 1)[0].strip() or "application/xml"
         response_headers["content-type"] = f"{media}; charset={guessed}"
@@ -113,7 +116,8 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
 
 
 def sniff_undeclared_charset(content: bytes, headers: Mapping[str, str]) -> str | None:
-    """The charset of a feed whose declared (or undeclared) encoding does not decode it, else None.
+    """The charset of a feed whose declared (or undeclared) encoding does not decode it, else None
+    ("utf-8-repair": UTF-8 with a few invalid bytes, to be replaced).
 
     feedparser honours a BOM, the HTTP charset and the XML declaration, and maps GB2312 to
     GB18030 itself; what it cannot do is read a Big5 or GBK feed that declares nothing (or
@@ -136,6 +140,10 @@ def sniff_undeclared_charset(content: bytes, headers: Mapping[str, str]) -> str 
                 return superset  # GBK bytes in a "GB2312" feed, HKSCS in a "Big5" one
     if _decodes(content, "utf-8"):
         return None
+    text = content.decode("utf-8", "replace")
+    broken = text.count("\ufffd")
+    if broken <= max(3, sum(ch > "\x7f" for ch in text) // 50):
+        return "utf-8-repair"  # UTF-8 with a few broken bytes: keep it UTF-8, replace those bytes
     best = from_bytes(content[:200_000]).best()
     return best.encoding if best is not None and best.encoding not in ("utf_8", "ascii") else None
 

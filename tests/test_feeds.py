@@ -135,3 +135,21 @@ def test_legacy_chinese_encodings_come_out_as_correct_text(codec: str, declarati
     headers = {"content-type": header} if header else {}
     feed = parse_feed(xml.encode(codec), "http://x.test/feed", headers)
     assert feed.entries[0].title == title
+
+
+def test_truncated_xml_keeps_the_entries_before_the_cut() -> None:
+    full = (DATA / "feeds/rss-parser/guardian.rss").read_bytes()
+    cut = full[: len(full) // 2]
+    feed = parse_feed(cut, "https://www.theguardian.com/uk/rss")
+    assert feed.bozo  # the complaint is recorded
+    assert 5 < len(feed.entries) < len(parse_feed(full, "https://www.theguardian.com/uk/rss").entries)
+
+
+def test_invalid_utf8_in_a_utf8_feed_does_not_lose_the_feed() -> None:
+    xml = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>' \
+          '<item><title>Exportkontroll på chip</title><link>http://x.test/a</link></item>' \
+          '<item><title>Andra nyheten</title><link>http://x.test/b</link></item></channel></rss>'
+    body = xml.encode("utf-8").replace("Andra".encode(), b"And\xffra")
+    feed = parse_feed(body, "http://x.test/feed")
+    assert len(feed.entries) == 2
+    assert feed.entries[0].title == "Exportkontroll på chip"

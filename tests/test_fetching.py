@@ -144,3 +144,28 @@ def test_only_http_and_https(url: str) -> None:
                                                  ("::ffff:127.0.0.1", False), ("2606:4700::1111", True)])
 def test_public_address_classification(address: str, public: bool) -> None:
     assert is_public_address(address) is public
+
+
+def test_per_host_delay_and_retry_after_hold_back_the_next_request(server: TestServer) -> None:
+    busy = server.add("/busy", b"", status=429, headers={"Retry-After": "1"})
+    ok = server.add("/ok", b"<rss/>")
+    settings = FetchSettings(timeout=5, min_host_delay=0.3)
+
+    async def go() -> list[float]:
+        async with build_client(settings) as client:
+            fetcher = Fetcher(client, settings, allow_private_networks=True, clock=lambda: NOW)
+            stamps = []
+            await fetcher.fetch(ok)
+            stamps.append(time.monotonic())
+            await fetcher.fetch(ok)  # the same host: waits min_host_delay
+            stamps.append(time.monotonic())
+            with pytest.raises(HTTPStatusError):
+                await fetcher.fetch(busy)
+            stamps.append(time.monotonic())
+            await fetcher.fetch(ok)  # the whole host said 429 + Retry-After: 1 -> waits ~1 s
+            stamps.append(time.monotonic())
+            return stamps
+
+    stamps = asyncio.run(go())
+    assert stamps[1] - stamps[0] >= 0.25
+    assert stamps[3] - stamps[2] >= 0.9

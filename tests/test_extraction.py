@@ -1,0 +1,67 @@
+"""Page decoding and extraction (no network): charsets, fallbacks, and the choice of text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import opencc
+import pytest
+
+from monitor.errors import ExtractionError
+from monitor.extraction import choose_text, decode_html, extract, html_to_text
+from monitor.models import Extracted, FeedEntry, TextSource
+from tests import seedsite
+
+DW = seedsite.dw_chinese()
+
+
+@pytest.mark.parametrize(("codec", "meta", "header"), [
+    ("big5hkscs", "big5", None),
+    ("big5hkscs", None, "text/html; charset=big5"),
+    ("big5hkscs", None, None),           # nothing declared: detected
+    ("gb18030", "gb2312", None),         # GB2312 declared, GBK/GB18030 bytes
+    ("gb18030", None, "text/html;charset=GB18030"),
+    ("gb18030", None, None),
+    ("utf-8", "iso-8859-1", None),        # a wrong declaration is not believed
+])
+def test_chinese_pages_in_legacy_encodings(codec: str, meta: str | None, header: str | None) -> None:
+    page = seedsite.article_page(DW, "DW")
+    page = page.replace('<meta charset="utf-8">', f'<meta charset="{meta}">' if meta else "")
+    if codec == "gb18030":
+        page = opencc.OpenCC("t2s").convert(page)
+    text = decode_html(page.encode(codec, errors="xmlcharrefreplace"), {"content-type": header} if header else {})
+    extracted = extract(text, "http://dw.test/a")
+    assert "限制打壓阻擋不了中國的發展" in extracted.text or "限制打压阻挡不了中国的发展" in extracted.text
+    assert "\ufffd" not in extracted.text
+
+
+def test_mostly_utf8_page_with_a_broken_byte() -> None:
+    body = "<html><body><p>Exportkontroll på chip och halvledare.</p></body></html>".encode() + b"\xff"
+    assert "på chip" in decode_html(body)
+
+
+def test_empty_and_textless_pages_raise() -> None:
+    with pytest.raises(ExtractionError, match="empty page"):
+        extract("   ", "http://x.test/")
+    with pytest.raises(ExtractionError, match="no article text"):
+        extract("<html><body><script>x()</script></body></html>", "http://x.test/")
+
+
+def test_html_fragments_become_paragraphs() -> None:
+    assert html_to_text("<p>One &amp; two</p><script>bad()</script><p>Three<br>four</p>") == \
+        "One & two\n\nThree\n\nfour"
+
+
+def _entry(summary: str = "", content: str = "") -> FeedEntry:
+    return FeedEntry(feed_url="f", key="k", link="http://x.test/a", title="T", summary=summary, content=content,
+                     published=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_choose_text_prefers_the_page_then_the_richest_feed_text() -> None:
+    page = Extracted(text="p" * 500, source=TextSource.PAGE)
+    assert choose_text(page, _entry("short", "longer content"), 200).source is TextSource.PAGE
+    thin = Extracted(text="tiny", source=TextSource.PAGE)
+    chosen = choose_text(thin, _entry("summary here", "the full content of the entry"), 200)
+    assert chosen.source is TextSource.FEED_CONTENT and chosen.text == "the full content of the entry"
+    assert choose_text(None, _entry("only a summary"), 200).source is TextSource.FEED_SUMMARY
+    assert choose_text(None, _entry(), 200).source is TextSource.NONE
