@@ -4,6 +4,7 @@ detector, the translator, the mailer and the clock are built."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from .storage import Store
 from .translation import Translator
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
 
 
 def system_clock() -> datetime:
@@ -93,6 +95,11 @@ def build_mailer(config: Config, password: str | None) -> Mailer:
     return Mailer(config.digest.smtp, password)
 
 
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background translation failed", exc_info=task.exception())
+
+
 class BackgroundTranslator:
     """Runs :func:`translate_pending` in one worker thread, so the daemon's event loop keeps
     polling feeds while the model works. The thread has its own store connection (SQLite
@@ -104,6 +111,8 @@ class BackgroundTranslator:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-translate")
         self._store: Store | None = None
         self._translator: Translator | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
 
     def _work(self) -> TranslationSummary:
         if self._store is None:
@@ -113,7 +122,30 @@ class BackgroundTranslator:
         return translate_pending(self._store, self._translator, self._config.translation)
 
     async def run(self) -> TranslationSummary:
+        """Translate now (after any run in flight) and wait for it."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._work)
+
+    def request(self) -> None:
+        """Ask for a run without waiting: requests that arrive while one runs merge into one more run."""
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.create_task(self._runs())
+        self._task.add_done_callback(_log_failure)
+
+    async def _runs(self) -> None:
+        while True:
+            self._again = False
+            await self.run()
+            if not self._again:
+                return
+
+    async def aclose(self) -> None:
+        """Stop: a batch in the model's hands is finished (each article is its own transaction)."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await asyncio.to_thread(self.close)
 
     def close(self) -> None:
         def close_store() -> None:

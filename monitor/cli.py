@@ -16,6 +16,7 @@ from .config import DEFAULT_CONFIG, Config, load_config
 from .errors import ConfigError, MonitorError
 from .export import write_csv, write_jsonl
 from .pipeline import FeedOutcome, PassSummary, TranslationSummary, translate_pending
+from .translation import install_hint
 
 EXIT_CONFIG = 2
 
@@ -104,16 +105,7 @@ def _print_translation(summary: TranslationSummary) -> None:
     if summary.translated or summary.unavailable:
         click.echo(f"translated {summary.translated} article(s); {summary.unavailable} wait for a model")
     for language in summary.missing_pairs:
-        click.echo(f"  no model for {language}->en: {_install_hint(language)}")
-
-
-def _install_hint(language: str) -> str:
-    from .translation import install_command
-
-    try:
-        return f"install it with `{install_command(language)}`"
-    except ValueError:
-        return "no Argos model exists for this language"
+        click.echo(f"  no model for {language}->en: {install_hint(language)}")
 
 
 @main.command()
@@ -154,7 +146,7 @@ def models_list(ctx: Context) -> None:
         except ValueError:
             continue
         if code != "en" and (code, "en") not in have:
-            click.echo(f"  missing for feeds in {language}: {_install_hint(language)}")
+            click.echo(f"  missing for feeds in {language}: {install_hint(language)}")
 
 
 @models.command("install")
@@ -367,16 +359,20 @@ def run_command(ctx: Context) -> None:
         background = BackgroundTranslator(config)
         try:
             async with open_app(config) as app:
-                async def translate(outcome: FeedOutcome | None = None) -> None:
-                    if app.config.translation.enabled and (outcome is None or outcome.new_articles):
-                        await background.run()
+                async def after_feed(outcome: FeedOutcome) -> None:
+                    if app.config.translation.enabled and outcome.new_articles:
+                        background.request()  # in the background: the feed's next poll does not wait
+
+                async def before_digest() -> None:
+                    if app.config.translation.enabled:
+                        await background.run()  # the digest shows English titles
 
                 daemon = Daemon(config, store=app.store, clock=app.clock,
                                 make_pipeline=lambda c: dataclasses.replace(app, config=c).pipeline(),
                                 make_mailer=lambda c: build_mailer(c, password),
-                                after_feed=translate, before_digest=translate)
+                                after_feed=after_feed, before_digest=before_digest)
                 await daemon.run()
         finally:
-            background.close()
+            await background.aclose()
 
     asyncio.run(serve())

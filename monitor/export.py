@@ -10,7 +10,7 @@ from typing import Any, TextIO
 from .storage import StoredArticle
 
 FIELDS = ("id", "feed", "feeds", "url", "title", "published", "fetched", "language", "language_confidence",
-          "text", "text_source", "flagged", "hits", "watchlists", "title_en", "text_en", "translation")
+          "text", "text_source", "flagged", "hits", "watchlists", "title_en", "text_en", "translation", "errors")
 
 
 def article_record(stored: StoredArticle) -> dict[str, Any]:
@@ -35,6 +35,7 @@ def article_record(stored: StoredArticle) -> dict[str, Any]:
         "title_en": a.title_en,
         "text_en": a.text_en,
         "translation": a.translation.value,
+        "errors": list(a.errors),  # why the page was not used, when the feed's text was
     }
 
 
@@ -52,7 +53,7 @@ def write_csv(articles: Iterable[StoredArticle], out: TextIO) -> int:
     n = 0
     for stored in articles:
         record = article_record(stored)
-        for key in ("hits", "watchlists", "feeds"):
+        for key in ("hits", "watchlists", "feeds", "errors"):
             record[key] = json.dumps(record[key], ensure_ascii=False)
         writer.writerow(record)
         n += 1

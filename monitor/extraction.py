@@ -4,6 +4,7 @@ choose between page text and the feed's own text. Never touches the network."""
 from __future__ import annotations
 
 import codecs
+import html
 import re
 from collections.abc import Mapping
 
@@ -16,10 +17,10 @@ from .errors import ExtractionError
 from .models import Extracted, FeedEntry, TextSource
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
-_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
+HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
 # Declared legacy charsets are decoded with their supersets: pages that say
 # GB2312 routinely contain GBK/GB18030 characters, Big5 pages HKSCS ones.
-_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "big5": "big5hkscs",
+LEGACY_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "big5": "big5hkscs",
               "cp950": "big5hkscs", "iso-8859-1": "cp1252", "latin-1": "cp1252", "ascii": "cp1252",
               "us-ascii": "cp1252"}
 _BLOCK_TAGS = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr",
@@ -31,11 +32,12 @@ def _codec(name: str | None) -> str | None:
     if not name:
         return None
     name = name.strip().strip("\"'").lower()
-    name = _SUPERSETS.get(name, name)
+    name = LEGACY_SUPERSETS.get(name, name)
     try:
-        return codecs.lookup(name).name
+        info = codecs.lookup(name)
     except LookupError:
         return None
+    return info.name if getattr(info, "_is_text_encoding", True) else None  # not base64, rot13, ...
 
 
 def decode_html(content: bytes, headers: Mapping[str, str] | None = None) -> str:
@@ -46,7 +48,7 @@ def decode_html(content: bytes, headers: Mapping[str, str] | None = None) -> str
         return content.decode("utf-16", "replace")
     declared: list[str] = []
     content_type = {k.lower(): v for k, v in (headers or {}).items()}.get("content-type", "")
-    m = _HEADER_CHARSET.search(content_type)
+    m = HEADER_CHARSET.search(content_type)
     if m:
         declared.append(m.group(1))
     m2 = _META_CHARSET.search(content[:8192])
@@ -76,17 +78,20 @@ def decode_html(content: bytes, headers: Mapping[str, str] | None = None) -> str
 def html_to_text(fragment: str) -> str:
     """Plain text of an HTML fragment (feed summaries/content), paragraphs kept as blank lines."""
     if not fragment or "<" not in fragment:
-        return _tidy(lxml.html.fromstring(f"<p>{fragment}</p>").text_content()) if "&" in fragment else _tidy(fragment)
+        return _tidy(html.unescape(fragment))
     try:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
-    except (lxml.etree.ParserError, ValueError):
-        return _tidy(re.sub(r"<[^>]+>", " ", fragment))
+    except (lxml.etree.ParserError, ValueError, AssertionError):
+        # lxml refuses some fragments (a whole escaped document: "too many bodies"): strip tags instead
+        return _tidy(html.unescape(re.sub(r"<[^>]+>", " ", fragment)))
     for bad in root.iter(*_DROP_TAGS):
         bad.drop_tree()
     parts: list[str] = []
 
     def walk(el: lxml.html.HtmlElement) -> None:
-        tag = el.tag if isinstance(el.tag, str) else ""
+        if not isinstance(el.tag, str):
+            return  # a comment or processing instruction: its text is not content (its tail is kept)
+        tag = el.tag
         if tag in _BLOCK_TAGS:
             parts.append("\n\n")
         if el.text:

@@ -12,9 +12,10 @@ import calendar
 import codecs
 import hashlib
 import html
+import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -23,18 +24,17 @@ from charset_normalizer import from_bytes
 from dateutil import parser as dateparser
 
 from .errors import FeedParseError
-from .extraction import html_to_text
+from .extraction import HEADER_CHARSET, LEGACY_SUPERSETS, html_to_text
 from .models import FeedEntry, ParsedFeed
 
 _TRACKING_PARAMS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|at_medium|at_campaign)$", re.I)
 _FEED_LINK = re.compile(
     rb"<link[^>]+type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.I
 )
-_HTTP_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
 _XML_ENCODING = re.compile(rb"<\?xml[^>]*encoding=[\"']([A-Za-z0-9_.:-]+)[\"']", re.I)
-_DECLARED_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "big5": "big5hkscs"}
 _HREF = re.compile(rb"href=[\"']([^\"']+)[\"']", re.I)
 # feedparser complaints that still leave a usable feed
+_GLOBAL_ID = re.compile(r"^(https?://[^/\s]+/\S|urn:|tag:[^,\s]+,\d{4}|uuid:)", re.I)
 _HARMLESS_BOZO = ("CharacterEncodingOverride", "NonXMLContentType")
 
 # Entity declarations in a feed's DTD: simple internal ones are allowed; external
@@ -45,7 +45,8 @@ _MAX_ENTITY_DECLS = 32
 
 
 def canonical_url(url: str) -> str:
-    """Normalise a link for identity: lower-case host, no fragment, no tracking params."""
+    """Normalise a link for identity: http and https, "www." or not, a trailing slash or not, tracking
+    parameters and the fragment all name the same article."""
     parts = urlsplit(url.strip())
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
                        if not _TRACKING_PARAMS.match(k)])
@@ -54,14 +55,17 @@ def canonical_url(url: str) -> str:
         netloc = netloc[:-3]
     if netloc.endswith(":443") and parts.scheme == "https":
         netloc = netloc[:-4]
-    path = parts.path or "/"
-    return urlunsplit((parts.scheme.lower(), netloc, path, query, ""))
+    netloc = netloc.removeprefix("www.")
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit(("http", netloc, path, query, ""))
 
 
 def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
     """Parse a feed body. Raises FeedParseError when it is not a feed at all."""
     if not content.strip():
         raise FeedParseError("empty body", url=url)
+    if content.lstrip()[:1] == b"{":
+        return _parse_json_feed(content, url)
     _refuse_dangerous_entities(content, url)
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     response_headers.setdefault("content-location", url)
@@ -93,7 +97,7 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
     for index, raw in enumerate(entries_raw):
         try:
             entry = _entry(raw, url)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, OverflowError) as exc:
             problems.append(f"entry {index}: {type(exc).__name__}: {exc}")
             continue
         if entry is None:
@@ -115,6 +119,43 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
     )
 
 
+def _parse_json_feed(content: bytes, url: str) -> ParsedFeed:
+    """JSON Feed 1.0/1.1 (https://jsonfeed.org), which this feedparser release does not read."""
+    try:
+        data = json.loads(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FeedParseError(f"not a feed (invalid JSON: {exc})", url=url) from None
+    if not isinstance(data, dict) or "jsonfeed.org" not in str(data.get("version", "")):
+        raise FeedParseError("not a feed (JSON without a jsonfeed.org version)", url=url)
+    items = data.get("items")
+    entries: list[FeedEntry] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(item, dict):
+            problems.append(f"item {index}: not an object; skipped")
+            continue
+        link = next((str(item[k]) for k in ("url", "external_url") if isinstance(item.get(k), str)), None)
+        raw = {
+            "id": item.get("id") if isinstance(item.get("id"), (str, int)) else None,
+            "link": urljoin(url, link) if link else None,
+            "title": item.get("title") if isinstance(item.get("title"), str) else "",
+            "summary": item.get("summary") if isinstance(item.get("summary"), str) else "",
+            "content": [{"value": item[k]} for k in ("content_html", "content_text") if isinstance(item.get(k), str)],
+            "published": item.get("date_published") or item.get("date_modified"),
+        }
+        entry = _entry(raw, url)
+        if entry is None:
+            problems.append(f"item {index}: empty (no id, link, title or text); skipped")
+        elif entry.key not in seen:
+            seen.add(entry.key)
+            entries.append(entry)
+    language = data.get("language")
+    return ParsedFeed(url=url, title=_clean(str(data.get("title", ""))),
+                      language=language if isinstance(language, str) else None,
+                      entries=tuple(entries), problems=tuple(problems))
+
+
 def sniff_undeclared_charset(content: bytes, headers: Mapping[str, str]) -> str | None:
     """The charset of a feed whose declared (or undeclared) encoding does not decode it, else None
     ("utf-8-repair": UTF-8 with a few invalid bytes, to be replaced).
@@ -127,7 +168,7 @@ def sniff_undeclared_charset(content: bytes, headers: Mapping[str, str]) -> str 
     head = content[:4]
     if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
         return None
-    declared = _HTTP_CHARSET.search(headers.get("content-type", ""))
+    declared = HEADER_CHARSET.search(headers.get("content-type", ""))
     xml_decl = _XML_ENCODING.search(content[:300])
     name = (declared.group(1) if declared else None) or (xml_decl.group(1).decode("ascii") if xml_decl else None)
     if name is not None and name.lower().replace("_", "-") not in ("utf-8", "utf8"):
@@ -135,7 +176,7 @@ def sniff_undeclared_charset(content: bytes, headers: Mapping[str, str]) -> str 
             content.decode(name)
             return None  # a legacy charset was declared and fits: feedparser applies it
         except (LookupError, UnicodeDecodeError):
-            superset = _DECLARED_SUPERSETS.get(name.lower())
+            superset = LEGACY_SUPERSETS.get(name.lower())
             if superset is not None and _decodes(content, superset):
                 return superset  # GBK bytes in a "GB2312" feed, HKSCS in a "Big5" one
     if _decodes(content, "utf-8"):
@@ -177,7 +218,10 @@ def discover_feed_links(content: bytes, base_url: str) -> list[str]:
     for tag in _FEED_LINK.findall(content[:200_000]):
         m = _HREF.search(tag)
         if m:
-            links.append(urljoin(base_url, html.unescape(m.group(1).decode("utf-8", "replace"))))
+            try:
+                links.append(urljoin(base_url, html.unescape(m.group(1).decode("utf-8", "replace"))))
+            except ValueError:
+                continue  # a malformed href: not worth offering
     return links
 
 
@@ -193,7 +237,9 @@ def _entry(raw: Any, feed_url: str) -> FeedEntry | None:
             content = text
     published = _date(raw)
     if guid:
-        key = f"guid:{guid}"
+        # A GUID that is a URL, URN or tag URI names the article everywhere; a bare "123" only
+        # within its feed (many CMSs number their items), so it is scoped by the feed.
+        key = f"guid:{guid}" if _GLOBAL_ID.match(guid) else f"guid:{feed_url}#{guid}"
     elif link:
         key = f"url:{canonical_url(link)}"
     elif title or summary or content:
@@ -227,7 +273,12 @@ def _link(raw: Any) -> str | None:
         candidates.append(guid)
     for candidate in candidates:
         candidate = candidate.strip()
-        if urlsplit(candidate).scheme in ("http", "https"):
+        try:
+            parts = urlsplit(candidate)
+            _ = parts.port  # raises on a port that is not a number in range
+        except ValueError:
+            continue
+        if parts.scheme in ("http", "https") and parts.hostname:
             return candidate
     return None
 
@@ -237,23 +288,57 @@ def _date(raw: Any) -> datetime | None:
         value = raw.get(key)
         if value:
             try:
-                return datetime.fromtimestamp(calendar.timegm(value), UTC)
-            except (OverflowError, ValueError, TypeError):
+                when = datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (OverflowError, ValueError, TypeError, OSError):
                 continue
+            if _PLAUSIBLE_YEARS[0] <= when.year <= _PLAUSIBLE_YEARS[1]:
+                return when
     for key in ("published", "updated", "created"):
         text = raw.get(key)
-        if not text:
-            continue
-        try:
-            parsed = dateparser.parse(str(text), fuzzy=True)
-        except (ValueError, OverflowError, TypeError):
-            continue
-        if not isinstance(parsed, datetime):
-            continue
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)  # a bare local time: assume UTC, better than nothing
-        return parsed.astimezone(UTC)
+        if text:
+            parsed = parse_date_text(str(text))
+            if parsed is not None:
+                return parsed
     return None
+
+
+_CJK_DATE = re.compile(
+    r"(\d{4})\s*[年/.-]\s*(\d{1,2})\s*[月/.-]\s*(\d{1,2})\s*日?(?:\s*(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?"
+)
+# Two defaults that differ in every field: a component the text lacks shows up as a difference.
+_DEFAULTS = (datetime(2001, 1, 1, 0, 0, 0), datetime(2002, 2, 2, 1, 1, 1))
+_CHINA = timezone(timedelta(hours=8))
+_SV_MONTHS = {"jan": "Jan", "feb": "Feb", "mar": "Mar", "apr": "Apr", "maj": "May", "jun": "Jun", "jul": "Jul",
+              "aug": "Aug", "sep": "Sep", "okt": "Oct", "nov": "Nov", "dec": "Dec"}
+_SV_MONTH = re.compile(r"\b(januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december|"
+                       r"okt)\b\.?", re.I)
+_PLAUSIBLE_YEARS = (1990, 2100)
+
+
+def parse_date_text(text: str) -> datetime | None:
+    """A date the feed wrote in a form feedparser did not know, or None. Never invents the year,
+    month or day from today: text that lacks one of them is not a date for us."""
+    text = _SV_MONTH.sub(lambda m: _SV_MONTHS[m.group(0).lower()[:3]], text.strip())
+    try:
+        first, second = (dateparser.parse(text, default=default) for default in _DEFAULTS)
+        if (first.year, first.month, first.day) != (second.year, second.month, second.day):
+            return None  # the text lacks the year, month or day
+    except (ValueError, OverflowError, TypeError):
+        m = _CJK_DATE.search(text)
+        if not m:
+            return None
+        y, mo, d, h, mi, sec = (int(g) if g else 0 for g in m.groups())
+        try:  # 2024年3月5日 10:30: Chinese outlets write China/Taiwan/Hong Kong time
+            first = datetime(y, mo, d, h, mi, sec, tzinfo=_CHINA if "年" in text else UTC)
+        except ValueError:
+            return None
+    if first.tzinfo is None:
+        first = first.replace(tzinfo=UTC)  # a bare local time: assume UTC, better than nothing
+    try:
+        result: datetime = first.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return result if _PLAUSIBLE_YEARS[0] <= result.year <= _PLAUSIBLE_YEARS[1] else None
 
 
 def _clean(text: str) -> str:

@@ -30,6 +30,7 @@ from .models import FetchedResponse
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 _REDIRECTS = {301, 302, 303, 307, 308}
+MAX_RETRY_AFTER = 86400.0  # a server asking for more than a day is not believed
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
     "application/rdf+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
@@ -84,6 +85,7 @@ class Fetcher:
         self._allow_private = allow_private_networks
         self._resolver = resolver
         self._hosts: dict[str, _HostGate] = {}
+        self._global = asyncio.Semaphore(settings.concurrency)
 
     # -- public -------------------------------------------------------------
 
@@ -109,12 +111,7 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        started = time.monotonic()
-        try:
-            async with asyncio.timeout(self._settings.timeout):
-                return await self._follow(url, headers, untrusted, started, trusted_host)
-        except TimeoutError:
-            raise FetchError(f"timed out after {self._settings.timeout:g}s", url=url) from None
+        return await self._follow(url, headers, untrusted, time.monotonic(), trusted_host)
 
     # -- internals ----------------------------------------------------------
 
@@ -146,7 +143,11 @@ class Fetcher:
             )
 
     async def _check_url(self, url: str, untrusted: bool, *, original: str, trusted_host: str | None) -> None:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise BlockedURLError(f"malformed URL: {exc}", url=url) from None
         if parts.scheme not in ("http", "https"):
             raise BlockedURLError(f"scheme {parts.scheme or '(none)'!r} is not allowed", url=url)
         if not parts.hostname:
@@ -155,10 +156,9 @@ class Fetcher:
             return
         if trusted_host is not None and parts.hostname.lower() == trusted_host.lower():
             return
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             addresses = await self._resolver(parts.hostname, port)
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:
             raise FetchError(f"cannot resolve {parts.hostname}: {exc}", url=url) from None
         for address in addresses:
             if not is_public_address(address):
@@ -170,23 +170,32 @@ class Fetcher:
                 )
 
     async def _get_once(self, url: str, headers: dict[str, str]) -> FetchedResponse:
-        gate = await self._enter_host(url)
+        """One request. The deadline covers connecting and reading the whole body, not the wait
+        for this host's turn (per-host concurrency, minimum delay, Retry-After)."""
         try:
             request = self._client.build_request("GET", url, headers=headers)
-            try:
-                response = await self._client.send(request, stream=True, follow_redirects=False)
-            except httpx.TimeoutException:
-                raise FetchError("timed out", url=url) from None
-            except httpx.HTTPError as exc:
-                raise FetchError(f"connection failed: {type(exc).__name__}: {exc}", url=url) from None
-            try:
-                body = await self._read_capped(response, url)
-            finally:
-                await response.aclose()
+        except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
+            raise BlockedURLError(f"malformed URL: {exc}", url=url) from None
+        gate = await self._enter_host(url)
+        try:
+            async with self._global:
+                try:
+                    async with asyncio.timeout(self._settings.timeout):
+                        response = await self._client.send(request, stream=True, follow_redirects=False)
+                        try:
+                            body = await self._read_capped(response, url)
+                        finally:
+                            await response.aclose()
+                except TimeoutError:
+                    raise FetchError(f"timed out after {self._settings.timeout:g}s", url=url) from None
+                except httpx.TimeoutException:
+                    raise FetchError("timed out", url=url) from None
+                except httpx.HTTPError as exc:
+                    raise FetchError(f"connection failed: {type(exc).__name__}: {exc}", url=url) from None
             if response.status_code in (429, 503):
                 wait = parse_retry_after(response.headers.get("retry-after"), self._clock())
                 if wait:
-                    gate.blocked_until = time.monotonic() + min(wait, 3600.0)
+                    gate.blocked_until = time.monotonic() + wait
             return FetchedResponse(
                 url=url,
                 status=response.status_code,
@@ -223,6 +232,9 @@ class Fetcher:
         gate = self._hosts.get(host)
         if gate is None:
             gate = self._hosts[host] = _HostGate(asyncio.Semaphore(self._settings.per_host))
+        blocked = gate.blocked_until - time.monotonic()
+        if blocked > self._settings.timeout:
+            raise FetchError(f"the host asked us to wait {blocked:.0f}s more (Retry-After); not waiting", url=url)
         await gate.semaphore.acquire()
         now = time.monotonic()
         wait = max(gate.last_request + self._settings.min_host_delay - now, gate.blocked_until - now, 0.0)
@@ -237,14 +249,14 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
         return None
-    return max((when - now).total_seconds(), 0.0)
+    return min(max((when - now).total_seconds(), 0.0), MAX_RETRY_AFTER)
 
 
 def build_client(settings: FetchSettings, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:

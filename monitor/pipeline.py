@@ -14,14 +14,14 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from .config import FetchSettings, TranslationSettings
-from .errors import FeedParseError, FetchError, HTTPStatusError, ModelUnavailableError, MonitorError
+from .errors import FeedParseError, FetchError, HTTPStatusError, MonitorError, TranslationError
 from .extraction import choose_text, decode_html, extract
 from .feeds import parse_feed
 from .fetching import FEED_ACCEPT, Fetcher
 from .language import LanguageDetector
 from .models import Article, Extracted, FeedConfig, FeedEntry, FeedState, TranslationState
-from .storage import Store, StoredArticle
-from .translation import Translator, install_command
+from .storage import Store
+from .translation import Translator, install_hint
 from .watchlists import Watchlist, match
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,6 @@ class Pipeline:
         self.watchlists = tuple(watchlists)
         self.settings = settings
         self.clock = clock
-        self._pages = asyncio.Semaphore(settings.concurrency)
 
     async def run_pass(
         self, feeds: Sequence[FeedConfig], on_feed_done: Callable[[FeedOutcome], None] | None = None
@@ -187,7 +186,7 @@ class Pipeline:
                                        feed.name)
             return FeedOutcome(feed=feed, status="unchanged")
         try:
-            parsed = parse_feed(response.content, response.url, response.headers)
+            parsed = await asyncio.to_thread(parse_feed, response.content, response.url, response.headers)
         except FeedParseError as exc:
             return self._failed(feed, state, exc, now)
 
@@ -202,9 +201,10 @@ class Pipeline:
                 if self.store.save_article(article) is not None:
                     new += 1
                     flagged += int(article.flagged)
-        finally:
+        finally:  # on an error or a stop: no page work left running behind us
             for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         # validators and the content hash are saved only now, after every entry is stored:
         # a crash before this point makes the next pass read the feed again and skip what is stored
         problem = parsed.bozo if not parsed.entries else None
@@ -225,9 +225,8 @@ class Pipeline:
         errors: tuple[str, ...] = ()
         if entry.link and self.settings.fetch_pages:
             try:
-                async with self._pages:
-                    response = await self.fetcher.fetch(entry.link, untrusted=True,
-                                                        trusted_host=urlsplit(feed.url).hostname)
+                response = await self.fetcher.fetch(entry.link, untrusted=True,
+                                                    trusted_host=urlsplit(feed.url).hostname)
                 page = await asyncio.to_thread(_extract_page, response.content, response.headers, response.url)
             except MonitorError as exc:  # FetchError, ExtractionError: fall back to the feed's text
                 errors = (f"page: {exc}",)
@@ -259,44 +258,33 @@ def translate_pending(
     """Translate what is pending (or was unavailable, in case a model has been installed since).
 
     Titles of every non-English article; bodies of flagged ones (all, with translate_all).
-    Runs after articles are stored and matched, so flags never wait on translation.
+    Runs after articles are stored and matched, so flags never wait on translation. A language
+    with no model is noted in one log line with the command that installs it; a model that
+    fails is logged and the other languages go on.
     """
-    todo = list(store.articles(translation=(TranslationState.PENDING, TranslationState.UNAVAILABLE)))
-    by_language: dict[str, list[StoredArticle]] = {}
-    for stored in todo:
-        by_language.setdefault(stored.article.language.code, []).append(stored)
     translated, unavailable, missing = 0, 0, []
-    for language, group in sorted(by_language.items()):
+    for language, ids in sorted(store.translation_queue().items()):
         if not translator.can_translate(language):
             missing.append(language)
-            fresh = [s for s in group if s.article.translation is TranslationState.PENDING]
-            for stored in fresh:
-                store.set_translation(stored.id, TranslationState.UNAVAILABLE, None, None)
-            unavailable += len(group)
-            log.warning("no translation model for %s->en (%d article(s) wait); install it with: %s",
-                        language, len(group), _install_hint(language))
+            waiting = store.mark_untranslatable(language)
+            unavailable += waiting
+            log.warning("no translation model for %s->en (%d article(s) wait); %s",
+                        language, waiting, install_hint(language))
             continue
-        for start in range(0, len(group), articles_per_batch):
-            batch = group[start:start + articles_per_batch]
-            texts: list[str] = []
-            for stored in batch:
-                texts.append(stored.article.title)
-                wants_body = settings.translate_all or stored.article.flagged
-                texts.append(stored.article.text if wants_body else "")
-            try:
+        done = 0
+        try:
+            for start in range(0, len(ids), articles_per_batch):
+                batch = [store.article(i) for i in ids[start:start + articles_per_batch]]
+                texts: list[str] = []
+                for stored in batch:
+                    wants_body = settings.translate_all or stored.article.flagged
+                    texts += [stored.article.title, stored.article.text if wants_body else ""]
                 out = translator.translate(texts, language)
-            except ModelUnavailableError as exc:  # removed between the check and the call
-                log.warning("%s", exc)
-                break
-            for i, stored in enumerate(batch):
-                title_en, body_en = out[2 * i], out[2 * i + 1]
-                store.set_translation(stored.id, TranslationState.DONE, title_en, body_en or None)
-                translated += 1
+                for i, stored in enumerate(batch):
+                    title_en, body_en = out[2 * i], out[2 * i + 1]
+                    store.set_translation(stored.id, TranslationState.DONE, title_en, body_en or None)
+                    done += 1
+        except TranslationError as exc:  # ModelUnavailableError included: removed meanwhile
+            log.error("translating %s failed: %s; %d article(s) still wait", language, exc, len(ids) - done)
+        translated += done
     return TranslationSummary(translated=translated, unavailable=unavailable, missing_pairs=tuple(missing))
-
-
-def _install_hint(language: str) -> str:
-    try:
-        return install_command(language)
-    except ValueError:
-        return f"(no Argos model is known for language {language!r})"

@@ -182,13 +182,18 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+        """One write transaction; SQLite's own errors (locked too long, disk full) become StorageError."""
         try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            raise StorageError(f"{self.path}: {exc}") from exc
 
     # -- feeds ----------------------------------------------------------------
 
@@ -223,25 +228,13 @@ class Store:
 
     # -- articles -------------------------------------------------------------
 
-    def known_keys(self, feed_url: str, keys: Sequence[str], urls: Sequence[str | None]) -> set[str]:
-        """Which of these entry keys are already stored (by key, or by canonical URL of the link)."""
-        known: set[str] = set()
-        for key, url in zip(keys, urls, strict=True):
-            row = self._db.execute("SELECT 1 FROM article_feeds WHERE feed_url = ? AND entry_key = ?",
-                                   (feed_url, key)).fetchone()
-            if row is None:
-                row = self._db.execute("SELECT 1 FROM articles WHERE key = ?", (key,)).fetchone()
-            if row is None and url:
-                row = self._db.execute("SELECT 1 FROM articles WHERE canonical_url = ?",
-                                       (canonical_url(url),)).fetchone()
-            if row is not None:
-                known.add(key)
-        return known
-
     def link_existing(self, key: str, url: str | None, feed_url: str) -> bool:
         """If this entry is an article already stored (maybe from another feed), record that this feed
         carries it too and return True."""
         with self.transaction() as db:
+            if db.execute("SELECT 1 FROM article_feeds WHERE feed_url = ? AND entry_key = ?",
+                          (feed_url, key)).fetchone():
+                return True  # this feed's entry is known, even if its link has changed since
             row = db.execute("SELECT id FROM articles WHERE key = ?", (key,)).fetchone()
             if row is None and url:
                 row = db.execute("SELECT id FROM articles WHERE canonical_url = ?", (canonical_url(url),)).fetchone()
@@ -256,6 +249,9 @@ class Store:
         article (same key or canonical URL) is already stored: then only the feed link is added."""
         canon = canonical_url(article.url) if article.url else None
         with self.transaction() as db:
+            if db.execute("SELECT 1 FROM article_feeds WHERE feed_url = ? AND entry_key = ?",
+                          (article.feed_url, article.key)).fetchone():
+                return None
             existing = db.execute("SELECT id FROM articles WHERE key = ? OR (? IS NOT NULL AND canonical_url = ?)",
                                   (article.key, canon, canon)).fetchone()
             if existing is not None:
@@ -273,7 +269,7 @@ class Store:
                  article.text_en, article.translation.value, json.dumps(list(article.errors))),
             )
             article_id = int(cursor.lastrowid or 0)
-            db.execute("INSERT INTO article_feeds (article_id, feed_url, entry_key) VALUES (?,?,?)",
+            db.execute("INSERT OR IGNORE INTO article_feeds (article_id, feed_url, entry_key) VALUES (?,?,?)",
                        (article_id, article.feed_url, article.key))
             for m in article.matches:
                 db.execute("INSERT INTO matches (article_id, watchlist, flagged, score, reasons) VALUES (?,?,?,?,?)",
@@ -317,6 +313,22 @@ class Store:
         if row is None:
             raise StorageError(f"no article with id {article_id}")
         return self._stored(row)
+
+    def translation_queue(self) -> dict[str, list[int]]:
+        """Ids of articles waiting for translation (pending, or unavailable until a model comes), by language."""
+        queue: dict[str, list[int]] = {}
+        for row in self._db.execute("SELECT id, language FROM articles WHERE translation IN (?, ?) ORDER BY id",
+                                    (TranslationState.PENDING.value, TranslationState.UNAVAILABLE.value)):
+            queue.setdefault(row["language"], []).append(int(row["id"]))
+        return queue
+
+    def mark_untranslatable(self, language: str) -> int:
+        """Pending articles in ``language`` become unavailable (no model); returns how many wait in all."""
+        with self.transaction() as db:
+            db.execute("UPDATE articles SET translation = ? WHERE language = ? AND translation = ?",
+                       (TranslationState.UNAVAILABLE.value, language, TranslationState.PENDING.value))
+            return int(db.execute("SELECT count(*) FROM articles WHERE language = ? AND translation = ?",
+                                  (language, TranslationState.UNAVAILABLE.value)).fetchone()[0])
 
     def count_articles(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])

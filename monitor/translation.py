@@ -132,6 +132,14 @@ def install_command(language: str, target: str = "en") -> str:
     return f"monitor models install {argos_code(language)} {argos_code(target)}"
 
 
+def install_hint(language: str) -> str:
+    """What to tell a user whose articles in ``language`` wait for a model."""
+    try:
+        return f"install it with `{install_command(language)}`"
+    except ValueError:
+        return f"no Argos model exists for language {language!r}"
+
+
 # -- installed packages --------------------------------------------------------
 
 

@@ -77,8 +77,59 @@ def test_entries_keyed_by_guid_then_canonical_link() -> None:
     <item><title>B again</title><link>http://x.test/b?id=2&amp;utm_medium=feed</link></item>
     </channel></rss>"""
     feed = parse_feed(xml, "http://x.test/feed")
-    assert [e.key for e in feed.entries] == ["guid:id-1", "url:http://x.test/b?id=2"]
-    assert canonical_url("HTTPS://Example.org:443/a?b=1&utm_campaign=x#frag") == "https://example.org/a?b=1"
+    # a bare GUID only names the item within its feed; a URL or tag URI names it everywhere
+    assert [e.key for e in feed.entries] == ["guid:http://x.test/feed#id-1", "url:http://x.test/b?id=2"]
+    other = parse_feed(xml.replace(b"id-1", b"tag:x.test,2026:1"), "http://x.test/feed")
+    assert other.entries[0].key == "guid:tag:x.test,2026:1"
+    assert canonical_url("HTTPS://www.Example.org:443/a/?b=1&utm_campaign=x#frag") == "http://example.org/a?b=1"
+    assert canonical_url("http://example.org/a") == canonical_url("https://www.example.org/a/")
+
+
+def test_json_feed() -> None:
+    body = b"""{"version": "https://jsonfeed.org/version/1.1", "title": "JF", "language": "sv",
+      "items": [{"id": "1", "url": "/a", "title": "Exportkontroll", "content_html": "<p>Chip</p>",
+                 "date_published": "2026-11-20T10:00:00+01:00"},
+                {"id": "2", "external_url": "https://y.test/b", "content_text": "Bara text"},
+                "junk"]}"""
+    feed = parse_feed(body, "https://x.test/feed.json")
+    assert feed.title == "JF" and feed.language == "sv"
+    first, second = feed.entries
+    assert first.link == "https://x.test/a" and first.content == "Chip" and first.title == "Exportkontroll"
+    assert first.published is not None and first.published.isoformat() == "2026-11-20T09:00:00+00:00"
+    assert second.link == "https://y.test/b" and second.content == "Bara text"
+    assert feed.problems == ("item 2: not an object; skipped",)
+    with pytest.raises(FeedParseError, match="invalid JSON"):
+        parse_feed(b"{not json", "https://x.test/feed.json")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("Tue, 20 Jun 2023 02:48:54 +0000", "2023-06-20T02:48:54+00:00"),
+    ("5 mars 2024", "2024-03-05T00:00:00+00:00"),
+    ("2024年03月05日 10:30", "2024-03-05T02:30:00+00:00"),  # China time
+    ("igår 10:15", None),           # relative: not invented from today
+    ("3 timmar sedan", None),
+    ("March 2024", None),           # no day
+    ("0001-01-01T00:00:00+01:00", None),
+    ("9999-12-31T23:00:00-05:00", None),
+])
+def test_dates_are_read_or_left_empty_never_invented(raw: str, expected: str | None) -> None:
+    from monitor.feeds import parse_date_text
+
+    parsed = parse_date_text(raw)
+    assert (parsed.isoformat() if parsed else None) == expected
+
+
+def test_hostile_entries_do_not_break_the_feed() -> None:
+    xml = b"""<rss version="2.0"><channel><title>t</title>
+    <item><title>&lt;html&gt;&lt;body&gt;a&lt;/body&gt;&lt;/html&gt;&lt;html&gt;&lt;body&gt;b&lt;/body&gt;&lt;/html&gt;</title>
+      <link>http://x.test/1</link></item>
+    <item><title>Bad port</title><link>http://x.test:99999/2</link><guid>g2</guid></item>
+    <item><title>Year one</title><link>http://x.test/3</link><pubDate>0001-01-01T00:00:00+01:00</pubDate></item>
+    </channel></rss>"""
+    feed = parse_feed(xml, "http://x.test/feed")
+    assert len(feed.entries) == 3
+    assert feed.entries[1].link is None  # an unusable link is dropped, the entry kept
+    assert feed.entries[2].published is None
 
 
 def test_every_file_of_feedparsers_suite_parses_without_escaping_exception() -> None:
@@ -149,7 +200,7 @@ def test_invalid_utf8_in_a_utf8_feed_does_not_lose_the_feed() -> None:
     xml = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>' \
           '<item><title>Exportkontroll på chip</title><link>http://x.test/a</link></item>' \
           '<item><title>Andra nyheten</title><link>http://x.test/b</link></item></channel></rss>'
-    body = xml.encode("utf-8").replace("Andra".encode(), b"And\xffra")
+    body = xml.encode("utf-8").replace(b"Andra", b"And\xffra")
     feed = parse_feed(body, "http://x.test/feed")
     assert len(feed.entries) == 2
     assert feed.entries[0].title == "Exportkontroll på chip"

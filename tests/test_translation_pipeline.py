@@ -107,13 +107,15 @@ def test_background_translation_leaves_the_event_loop_free(
 
         task = asyncio.create_task(ticker())
         try:
+            background.request()
+            background.request()  # merged into the run in flight (or one more)
             summary = await background.run()
         finally:
             task.cancel()
-            background.close()
+            await background.aclose()
         return summary.translated, ticks
 
     translated, ticks = asyncio.run(main())
-    assert translated == 2
+    assert translated in (0, 2)  # whichever of the requested run and this one reached the worker first
     assert ticks > 3  # the loop kept running while the model worked
     assert {r["translation"] for r in export(config_path)} == {"done", "not-needed"}
