@@ -1,0 +1,58 @@
+"""Token-level precision/recall of extract() against gold article text (shared corpus)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from monitor.errors import ExtractionError
+from monitor.extraction import decode_html, extract
+from tests.conftest import shared_corpus
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Scores:
+    precision: float
+    recall: float
+    f1: float
+    failed: int
+
+
+def scrapinghub_pages(limit: int | None = None) -> list[tuple[str, bytes, str]]:
+    root = shared_corpus() / "html" / "scrapinghub"
+    truth = json.loads((root / "ground-truth.json").read_text(encoding="utf-8"))
+    pages = []
+    for key in sorted(truth)[:limit]:
+        path = root / "html" / f"{key}.html.gz"
+        if path.exists():
+            pages.append((truth[key].get("url") or "", gzip.decompress(path.read_bytes()), truth[key]["articleBody"]))
+    return pages
+
+
+def _tokens(text: str) -> Counter[str]:
+    return Counter(t.lower() for t in _TOKEN.findall(text))
+
+
+def evaluate_extraction(pages: list[tuple[str, bytes, str]]) -> Scores:
+    precisions, recalls, f1s, failed = [], [], [], 0
+    for url, body, gold in pages:
+        try:
+            text = extract(decode_html(body), url).text
+        except ExtractionError:
+            text, failed = "", failed + 1
+        got, want = _tokens(text), _tokens(gold)
+        common = sum((got & want).values())
+        p = common / max(sum(got.values()), 1)
+        r = common / max(sum(want.values()), 1)
+        precisions.append(p)
+        recalls.append(r)
+        f1s.append(2 * p * r / (p + r) if p + r else 0.0)
+    n = max(len(pages), 1)
+    return Scores(sum(precisions) / n, sum(recalls) / n, sum(f1s) / n, failed)
+
+
