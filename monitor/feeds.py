@@ -14,7 +14,9 @@ import hashlib
 import html
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
@@ -113,7 +115,7 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
         url=url,
         title=_clean(str(feed_meta.get("title", ""))),
         language=(str(feed_meta.get("language")) or None) if feed_meta.get("language") else None,
-        entries=tuple(entries),
+        entries=_with_identity(entries),
         bozo=bozo_text,
         problems=tuple(problems),
     )
@@ -153,7 +155,15 @@ def _parse_json_feed(content: bytes, url: str) -> ParsedFeed:
     language = data.get("language")
     return ParsedFeed(url=url, title=_clean(str(data.get("title", ""))),
                       language=language if isinstance(language, str) else None,
-                      entries=tuple(entries), problems=tuple(problems))
+                      entries=_with_identity(entries), problems=tuple(problems))
+
+
+def _with_identity(entries: list[FeedEntry]) -> tuple[FeedEntry, ...]:
+    """Links identify articles across feeds, unless this feed gives one link to several entries."""
+    counts = Counter(canonical_url(e.link) for e in entries if e.link)
+    return tuple(
+        replace(e, identity_url=e.link if e.link and counts[canonical_url(e.link)] == 1 else None) for e in entries
+    )
 
 
 def sniff_undeclared_charset(content: bytes, headers: Mapping[str, str]) -> str | None:

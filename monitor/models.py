@@ -79,6 +79,9 @@ class FeedEntry:
     content: str  # plain text of the richest content block, may be ""
     published: datetime | None
     author: str | None = None
+    # the link as the article's identity across feeds; None when this feed gives the same link to
+    # several different entries (a homepage, a liveblog), where it names none of them
+    identity_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,7 @@ class Article:
     text_en: str | None = None
     translation: TranslationState = TranslationState.PENDING
     errors: tuple[str, ...] = field(default=())  # non-fatal problems met on the way
+    identity_url: str | None = None  # see FeedEntry.identity_url
 
     @property
     def flagged(self) -> bool:

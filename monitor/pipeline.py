@@ -95,6 +95,7 @@ def build_article(
         matches=matches,
         translation=translation,
         errors=errors,
+        identity_url=entry.identity_url,
     )
 
 
@@ -191,7 +192,7 @@ class Pipeline:
             return self._failed(feed, state, exc, now)
 
         new, flagged, page_failures = 0, 0, 0
-        fresh = [e for e in parsed.entries if not self.store.link_existing(e.key, e.link, feed.url)]
+        fresh = [e for e in parsed.entries if not self.store.link_existing(e.key, e.identity_url, feed.url)]
         tasks = [asyncio.create_task(self._prepare(entry, feed, parsed.language)) for entry in fresh]
         try:
             for task in tasks:  # store in feed order, each in its own transaction

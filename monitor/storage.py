@@ -247,7 +247,7 @@ class Store:
     def save_article(self, article: Article) -> int | None:
         """Store an article and its matches in one transaction. Returns its id, or None when the same
         article (same key or canonical URL) is already stored: then only the feed link is added."""
-        canon = canonical_url(article.url) if article.url else None
+        canon = canonical_url(article.identity_url) if article.identity_url else None
         with self.transaction() as db:
             if db.execute("SELECT 1 FROM article_feeds WHERE feed_url = ? AND entry_key = ?",
                           (article.feed_url, article.key)).fetchone():

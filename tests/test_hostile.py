@@ -75,3 +75,17 @@ def test_an_entry_whose_link_changes_does_not_wedge_the_feed(server: TestServer,
         assert "FAILED" not in out
     records = export(config)
     assert len(records) == 1 and len(records[0]["feeds"]) == 2  # type: ignore[arg-type]
+
+
+def test_entries_sharing_one_link_are_all_kept(server: TestServer, tmp_path: Path) -> None:
+    """A liveblog or a feed whose items all link to the homepage: the link names none of them."""
+    ps = seedsite.dagens_ps()
+    items = [(seedsite.Seed(**{**ps.__dict__, "slug": f"live-{i}", "title": f"Uppdatering {i}"}),
+              "http://news.test/") for i in range(3)]
+    server.add("/live", seedsite.rss_feed("Live", "sv", items).encode())
+    config = tmp_path / "feeds.yaml"
+    config.write_text(f"fetch:\n  fetch_pages: false\nfeeds:\n  - url: {server.url('/live')}\n")
+    assert run(config, "fetch")[0] == 0
+    assert sorted(r["title"] for r in export(config)) == ["Uppdatering 0", "Uppdatering 1", "Uppdatering 2"]
+    assert run(config, "fetch")[0] == 0
+    assert len(export(config)) == 3
