@@ -204,3 +204,15 @@ def test_invalid_utf8_in_a_utf8_feed_does_not_lose_the_feed() -> None:
     feed = parse_feed(body, "http://x.test/feed")
     assert len(feed.entries) == 2
     assert feed.entries[0].title == "Exportkontroll på chip"
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-8-sig", "utf-32"])
+def test_unicode_encodings_and_boms(codec: str) -> None:
+    declared = codec.replace("-sig", "").replace("-le", "").replace("-be", "")
+    xml = f'<?xml version="1.0" encoding="{declared}"?><rss version="2.0"><channel><title>t</title>' \
+          "<item><title>出口管制 — exportkontroll på chip</title><link>http://x.test/a</link></item></channel></rss>"
+    body = xml.encode(codec)
+    if codec in ("utf-16-le", "utf-16-be"):
+        body = (b"\xff\xfe" if codec.endswith("le") else b"\xfe\xff") + body
+    feed = parse_feed(body, "http://x.test/feed")
+    assert feed.entries[0].title == "出口管制 — exportkontroll på chip"
