@@ -209,6 +209,9 @@ class Pipeline:
         # validators and the content hash are saved only now, after every entry is stored:
         # a crash before this point makes the next pass read the feed again and skip what is stored
         problem = parsed.bozo if not parsed.entries else None
+        if parsed.problems:  # entries skipped: shown as the feed's last error, though the feed works
+            more = f" (+{len(parsed.problems) - 2} more)" if len(parsed.problems) > 2 else ""
+            problem = "; ".join(parsed.problems[:2]) + more
         self.store.save_feed_state(_succeeded(state, feed, now, etag=etag, last_modified=last_modified,
                                               content_hash=digest, last_error=problem), feed.name)
         for p in parsed.problems:

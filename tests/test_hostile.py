@@ -89,3 +89,18 @@ def test_entries_sharing_one_link_are_all_kept(server: TestServer, tmp_path: Pat
     assert sorted(r["title"] for r in export(config)) == ["Uppdatering 0", "Uppdatering 1", "Uppdatering 2"]
     assert run(config, "fetch")[0] == 0
     assert len(export(config)) == 3
+
+
+def test_a_broken_entry_is_recorded_on_the_feed_and_the_rest_stored(server: TestServer, tmp_path: Path) -> None:
+    body = b"""<rss version="2.0"><channel><title>t</title>
+    <item><title>Good one</title><link>http://x.test/1</link></item>
+    <item></item>
+    <item><title>Good two</title><link>http://x.test/2</link></item>
+    </channel></rss>"""
+    server.add("/feed", body)
+    config = tmp_path / "feeds.yaml"
+    config.write_text(f"fetch:\n  fetch_pages: false\nfeeds:\n  - {{name: F, url: '{server.url('/feed')}'}}\n")
+    assert run(config, "fetch")[0] == 0
+    assert sorted(r["title"] for r in export(config)) == ["Good one", "Good two"]
+    listing = run(config, "feeds", "list")[1]
+    assert "status: ok" in listing and "last error: entry 1: empty" in listing
