@@ -63,6 +63,10 @@ def open_store(config: Config) -> Store:
     return Store(config.database)
 
 
+def build_detector() -> LanguageDetector:
+    return LanguageDetector(seed=0)  # seeded: the same text gets the same language on every run
+
+
 def build_translator(config: Config, store: Store | None) -> Translator:
     t = config.translation
     return Translator(t.packages_dir, batch_size=t.batch_size, beam_size=t.beam_size, cache=store,
@@ -83,7 +87,7 @@ async def open_app(
     try:
         fetcher = Fetcher(client, config.fetch, allow_private_networks=config.allow_private_networks,
                           resolver=resolver, clock=clock)
-        yield App(config=config, store=store, fetcher=fetcher, detector=LanguageDetector(), clock=clock)
+        yield App(config=config, store=store, fetcher=fetcher, detector=build_detector(), clock=clock)
     finally:
         await client.aclose()
         store.close()
@@ -113,8 +117,10 @@ class BackgroundTranslator:
         self._translator: Translator | None = None
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        self.runs = 0  # translation runs done, for tests and logs
 
     def _work(self) -> TranslationSummary:
+        self.runs += 1
         if self._store is None:
             self._store = open_store(self._config)
             self._translator = build_translator(self._config, self._store)

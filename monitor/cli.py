@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .app import build_translator, open_app, open_store
+from .app import build_detector, build_translator, open_app, open_store
 from .config import DEFAULT_CONFIG, Config, load_config
 from .errors import ConfigError, MonitorError
 from .export import write_csv, write_jsonl
@@ -281,9 +281,8 @@ def eval_command(ctx: Context, labelled: Path, floors: Path | None) -> None:
     import json
 
     from .evaluation import check_floors, evaluate, format_report
-    from .language import LanguageDetector
 
-    report = evaluate(labelled, LanguageDetector(), ctx.config.watchlists if ctx.config_path.exists()
+    report = evaluate(labelled, build_detector(), ctx.config.watchlists if ctx.config_path.exists()
                       else _default_watchlists())
     click.echo(format_report(report))
     if floors is not None:

@@ -138,9 +138,9 @@ class Store:
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA foreign_keys = ON")
@@ -149,6 +149,8 @@ class Store:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StorageError(f"{self.path}: not a usable SQLite database ({exc})") from exc
+        except OSError as exc:
+            raise StorageError(f"{self.path}: cannot create the database: {exc.strerror or exc}") from exc
 
     def close(self) -> None:
         self._db.close()

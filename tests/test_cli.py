@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 from click.testing import CliRunner
@@ -39,5 +40,34 @@ def test_top_level_help_lists_commands() -> None:
 
 
 def test_installed_entry_point_runs() -> None:
+    script = Path(sys.executable).parent / "monitor"
+    out = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    assert "monitor, version" in out.stdout
     out = subprocess.run([sys.executable, "-m", "monitor", "--version"], capture_output=True, text=True, check=True)
-    assert "monitor" in out.stdout
+    assert "monitor, version" in out.stdout
+
+
+def test_eval_command_on_a_small_labelled_file(tmp_path: Path) -> None:
+    import json
+
+    from tests import seedsite
+
+    ps, dw = seedsite.dagens_ps(), seedsite.dw_chinese()
+    rows = [
+        {"id": "ps", "lang": "sv", "label": "yes", "title": ps.title, "text": ps.paragraphs_html, "outlet": "PS"},
+        {"id": "dw", "lang": "zh-Hant", "label": "yes", "title": dw.title, "text": dw.paragraphs_html, "outlet": "DW"},
+        {"id": "x", "lang": "en", "label": "no", "title": "Minecraft servers crash",
+         "text": "A two-year-old bug lets anyone crash game servers.", "outlet": "Ars"},
+    ]
+    labelled = tmp_path / "l.jsonl"
+    labelled.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    floors = tmp_path / "floors.json"
+    floors.write_text(json.dumps({"sv": {"recall": 1.0}, "zh-Hant": {"recall": 1.0}}))
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "none.yaml"), "eval", str(labelled),
+                                       "--floors", str(floors)])
+    assert result.exit_code == 0, result.output
+    assert "False flags (labelled no, flagged): 0" in result.output
+    floors.write_text(json.dumps({"en": {"lang_accuracy": 1.01}}))
+    result = CliRunner().invoke(main, ["--config", str(tmp_path / "none.yaml"), "eval", str(labelled),
+                                       "--floors", str(floors)])
+    assert result.exit_code == 1

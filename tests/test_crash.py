@@ -59,6 +59,8 @@ def stored(db: Path) -> list[str]:
     con = sqlite3.connect(db)
     try:
         return [r[0] for r in con.execute("SELECT key FROM articles ORDER BY key")]
+    except sqlite3.OperationalError:
+        return []  # the file exists but the schema is not created yet
     finally:
         con.close()
 
@@ -138,3 +140,14 @@ def test_cli_reports_a_corrupt_database_in_one_line(tmp_path: Path) -> None:
     assert out.returncode == 1
     assert "bad.db: not a usable SQLite database" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_uncreatable_database_folder_is_one_clear_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    config = tmp_path / "feeds.yaml"
+    config.write_text("database: file/sub/monitor.sqlite3\nfeeds: []\n")
+    out = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "fetch"],
+                         capture_output=True, text=True)
+    assert out.returncode == 1
+    assert "cannot create the database" in out.stderr and "Traceback" not in out.stderr

@@ -110,7 +110,7 @@ def test_seeds_are_stored_flagged_with_full_text_and_language(site: TestServer, 
     assert en["hits"] == []
     assert "Minecraft" in str(en["text"]) and len(str(en["text"])) > 1500
     assert en["translation"] == "not-needed"
-    assert sv["translation"] in ("pending", "unavailable", "done")
+    assert sv["translation"] == "unavailable"  # no model is installed here
 
     flagged = export(config, "--flagged")
     assert {r["feed"] for r in flagged} == {"Dagens PS", "DW Chinese"}
@@ -132,7 +132,7 @@ def test_second_fetch_is_conditional_and_stores_nothing_twice(site: TestServer, 
     # no page was fetched again, nothing stored twice
     assert len(site.requests_to("/zh/a-65967606")) == page_requests
     assert len(export(config)) == 3
-    assert elapsed < 10, f"second pass took {elapsed:.1f}s"
+    assert elapsed < 60, f"second pass took {elapsed:.1f}s"  # a generous bound: timings are for bench/
 
 
 def test_same_article_in_two_feeds_is_stored_once(site: TestServer, tmp_path: Path) -> None:

@@ -169,3 +169,21 @@ def test_per_host_delay_and_retry_after_hold_back_the_next_request(server: TestS
     stamps = asyncio.run(go())
     assert stamps[1] - stamps[0] >= 0.25
     assert stamps[3] - stamps[2] >= 0.9
+
+
+def test_size_cap_on_a_streamed_body_without_content_length(server: TestServer) -> None:
+    def stream(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/xml")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        try:
+            for _ in range(100):
+                handler.wfile.write(b"x" * 65536)
+        except OSError:
+            return
+        handler.close_connection = True
+
+    url = server.add_handler("/stream", stream)
+    with pytest.raises(ResponseTooLargeError, match="decoded body exceeds"):
+        fetch(url, FetchSettings(max_bytes=1_000_000, timeout=10))
