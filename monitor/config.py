@@ -223,7 +223,8 @@ def _feeds(reader: NodeReader, node: yaml.Node) -> tuple[FeedConfig, ...]:
         interval = timedelta(hours=1)
         if "interval" in m:
             raw = reader.string(m["interval"], f"{where}.interval")
-            parsed = parse_duration(raw)
+            # a bare number is minutes, as in RSS's <ttl>
+            parsed = timedelta(minutes=float(raw)) if re.fullmatch(r"\d+(\.\d+)?", raw) else parse_duration(raw)
             if parsed is None or parsed < timedelta(minutes=1):
                 raise reader.fail(m["interval"], f"{where}.interval", f"not a duration of at least 1 minute: {raw!r}",
                                   "write e.g. 15m, 2h, 1d")

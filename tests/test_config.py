@@ -107,6 +107,11 @@ def test_durations(text: str, seconds: int) -> None:
     assert parse_duration(text) == timedelta(seconds=seconds)
 
 
+def test_a_bare_number_interval_is_minutes(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "feeds:\n  - url: https://a.test/f\n    interval: 45\n"))
+    assert config.feeds[0].interval == timedelta(minutes=45)
+
+
 @pytest.mark.parametrize("text", ["", "often", "5", "m5", "1h often"])
 def test_not_durations(text: str) -> None:
     assert parse_duration(text) is None
