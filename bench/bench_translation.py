@@ -36,16 +36,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from monitor.packages import argos_code, install_package_file  # noqa: E402
 from monitor.sentences import split_sentences  # noqa: E402
-from monitor.translation import (  # noqa: E402
-    MemoryTranslationCache,
-    Translator,
-    argos_code,
-    install_package_file,
-)
+from monitor.translation import MemoryTranslationCache, Translator  # noqa: E402
 from tests import argos_tiny  # noqa: E402
 
-CORPUS = Path("/work/shared/corpus")
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 DEV = CORPUS / "labelled" / "dev.jsonl"
 
 

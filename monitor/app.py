@@ -139,6 +139,11 @@ class BackgroundTranslator:
         self._task = asyncio.create_task(self._runs())
         self._task.add_done_callback(_log_failure)
 
+    async def drain(self) -> None:
+        """Wait until requested runs are done."""
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
     async def _runs(self) -> None:
         while True:
             self._again = False

@@ -129,7 +129,7 @@ def models() -> None:
 @pass_ctx
 def models_list(ctx: Context) -> None:
     """Show installed language pairs and configured languages that lack one."""
-    from .translation import argos_code, installed_pairs
+    from .packages import argos_code, installed_pairs
 
     config = ctx.config
     pairs = installed_pairs(config.translation.packages_dir)
@@ -158,7 +158,7 @@ def models_list(ctx: Context) -> None:
 def models_install(ctx: Context, source: str | None, target: str | None, file: Path | None) -> None:
     """Install a model: `models install sv en` from the Argos index (needs network),
     or `models install --file X.argosmodel`."""
-    from .translation import install_from_index, install_package_file
+    from .packages import install_from_index, install_package_file
 
     packages_dir = ctx.config.translation.packages_dir
     if file is not None:

@@ -22,16 +22,9 @@ from typing import Any
 import pytest
 
 from monitor.errors import ModelUnavailableError, TranslationError
+from monitor.packages import argos_code, install_from_index, install_package_file, installed_pairs
 from monitor.sentences import split_sentences
-from monitor.translation import (
-    MemoryTranslationCache,
-    Translator,
-    argos_code,
-    install_command,
-    install_from_index,
-    install_package_file,
-    installed_pairs,
-)
+from monitor.translation import MemoryTranslationCache, Translator, install_command
 from tests import argos_tiny
 
 SV_ARTICLE = (

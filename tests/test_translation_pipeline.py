@@ -110,6 +110,7 @@ def test_background_translation_leaves_the_event_loop_free(
             background.request()
             background.request()  # merged into the run in flight (or one more)
             summary = await background.run()
+            await background.drain()
         finally:
             task.cancel()
             await background.aclose()
