@@ -29,7 +29,11 @@ from .errors import FeedParseError
 from .extraction import HEADER_CHARSET, LEGACY_SUPERSETS, html_to_text
 from .models import FeedEntry, ParsedFeed
 
-_TRACKING_PARAMS = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ocid|cmpid|at_medium|at_campaign)$", re.I)
+_TRACKING_PARAMS = re.compile(
+    r"^(utm_[a-z]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|ocid|cmpid|at_medium|at_campaign|ref|ref_src|spm|xtor|"
+    r"ito|mkt_tok|_hsenc|_hsmi|igshid|wt\.mc_id|wt_mc|rss|from_rss|src)$",
+    re.I,
+)
 _FEED_LINK = re.compile(
     rb"<link[^>]+type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.I
 )
@@ -50,8 +54,8 @@ def canonical_url(url: str) -> str:
     """Normalise a link for identity: http and https, "www." or not, a trailing slash or not, tracking
     parameters and the fragment all name the same article."""
     parts = urlsplit(url.strip())
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                       if not _TRACKING_PARAMS.match(k)])
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                             if not _TRACKING_PARAMS.match(k)))
     netloc = parts.netloc.lower()
     if netloc.endswith(":80") and parts.scheme == "http":
         netloc = netloc[:-3]
