@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +17,7 @@ from .config import Config
 from .fetching import Fetcher, Resolver, build_client, system_resolver
 from .language import LanguageDetector
 from .mailer import Mailer
-from .pipeline import Pipeline, TranslationSummary, translate_pending
+from .pipeline import DailyNotice, Pipeline, TranslationSummary, translate_pending
 from .storage import Store
 from .translation import Translator
 
@@ -36,6 +36,7 @@ class App:
     fetcher: Fetcher
     detector: LanguageDetector
     clock: Clock
+    cpu: Executor  # the one thread where the pipeline's CPU stages run (lxml is not thread-safe)
     _translator: Translator | None = None
 
     @property
@@ -56,6 +57,7 @@ class App:
             watchlists=self.config.watchlists,
             settings=self.config.fetch,
             clock=self.clock,
+            cpu=self.cpu,
         )
 
 
@@ -65,6 +67,12 @@ def open_store(config: Config) -> Store:
 
 def build_detector() -> LanguageDetector:
     return LanguageDetector(seed=0)  # seeded: the same text gets the same language on every run
+
+
+def build_cpu_executor() -> ThreadPoolExecutor:
+    """One thread for feedparser, lxml/trafilatura, langdetect and matching: lxml's parsers are
+    not safe in several threads of one process at once (crashes seen under load)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-cpu")
 
 
 def build_translator(config: Config, store: Store | None) -> Translator:
@@ -84,12 +92,14 @@ async def open_app(
     """Build everything a pass needs; close it all afterwards."""
     store = open_store(config)
     client = build_client(config.fetch, transport)
+    cpu = build_cpu_executor()
     try:
         fetcher = Fetcher(client, config.fetch, allow_private_networks=config.allow_private_networks,
                           resolver=resolver, clock=clock)
-        yield App(config=config, store=store, fetcher=fetcher, detector=build_detector(), clock=clock)
+        yield App(config=config, store=store, fetcher=fetcher, detector=build_detector(), clock=clock, cpu=cpu)
     finally:
         await client.aclose()
+        cpu.shutdown(wait=True, cancel_futures=True)
         store.close()
 
 
@@ -110,8 +120,9 @@ class BackgroundTranslator:
     connections stay on their thread) and its own translator (models stay loaded between runs);
     calls queue up one after the other."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, clock: Clock = system_clock) -> None:
         self._config = config
+        self._notice = DailyNotice(clock)  # "no model for sv->en" once a day, not after every poll
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-translate")
         self._store: Store | None = None
         self._translator: Translator | None = None
@@ -125,7 +136,7 @@ class BackgroundTranslator:
             self._store = open_store(self._config)
             self._translator = build_translator(self._config, self._store)
         assert self._translator is not None
-        return translate_pending(self._store, self._translator, self._config.translation)
+        return translate_pending(self._store, self._translator, self._config.translation, notice=self._notice)
 
     async def run(self) -> TranslationSummary:
         """Translate now (after any run in flight) and wait for it."""

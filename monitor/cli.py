@@ -19,6 +19,7 @@ from .pipeline import FeedOutcome, PassSummary, TranslationSummary, translate_pe
 from .translation import install_hint
 
 EXIT_CONFIG = 2
+EXIT_NOTHING_FETCHED = 3  # `fetch`: not one enabled feed could be fetched (offline, every feed failing)
 
 
 def _safe(text: str | None, limit: int = 200) -> str:
@@ -78,7 +79,9 @@ def main(ctx: click.Context, config_path: Path, verbose: int) -> None:
 @main.command()
 @pass_ctx
 def fetch(ctx: Context) -> None:
-    """Run one pass over every enabled feed now and store what is new."""
+    """Run one pass over every enabled feed now and store what is new. Exit status: 0 when the
+    pass ran (some feeds may have failed: they are listed), 3 when not one enabled feed could be
+    fetched, 2 for a configuration error, 1 for another error."""
     config = ctx.config
     feeds = config.enabled_feeds
     show_bar = sys.stderr.isatty()
@@ -99,6 +102,11 @@ def fetch(ctx: Context) -> None:
     _print_summary(summary)
     if translated is not None:
         _print_translation(translated)
+    if summary.nothing_fetched:
+        first = summary.outcomes[0]
+        click.echo(f"error: none of the {len(summary.outcomes)} enabled feed(s) could be fetched "
+                   f"(first: {_safe(first.feed.name)}: {_safe(first.error, 200)})", err=True)
+        sys.exit(EXIT_NOTHING_FETCHED)
 
 
 def _print_translation(summary: TranslationSummary) -> None:
@@ -242,7 +250,6 @@ def feeds_list(ctx: Context) -> None:
 def feeds_check(ctx: Context) -> None:
     """Validate the configuration and probe each feed once (nothing is stored)."""
     from .feeds import parse_feed
-    from .fetching import FEED_ACCEPT
 
     config = ctx.config
     click.echo(f"{config.path}: valid; {len(config.feeds)} feeds, {len(config.watchlists)} watchlist(s), "
@@ -253,7 +260,7 @@ def feeds_check(ctx: Context) -> None:
         async with open_app(config) as app:
             async def one(url: str) -> str:
                 try:
-                    response = await app.fetcher.fetch(url, accept=FEED_ACCEPT)
+                    response = await app.fetcher.fetch_feed(url)
                     parsed = parse_feed(response.content, response.url, response.headers)
                 except MonitorError as exc:
                     return f"FAILED: {exc}"
@@ -345,7 +352,7 @@ def run_command(ctx: Context) -> None:
     import dataclasses
     import os
 
-    from .app import BackgroundTranslator, build_mailer
+    from .app import BackgroundTranslator, build_mailer, system_clock
     from .mailer import PASSWORD_ENV
     from .scheduler import Daemon
 
@@ -355,7 +362,7 @@ def run_command(ctx: Context) -> None:
         logging.getLogger("monitor").setLevel(logging.INFO)  # a daemon says what it does
 
     async def serve() -> None:
-        background = BackgroundTranslator(config)
+        background = BackgroundTranslator(config, system_clock)
         try:
             async with open_app(config) as app:
                 async def after_feed(outcome: FeedOutcome) -> None:

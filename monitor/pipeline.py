@@ -6,18 +6,21 @@ recorded as values and the pass goes on; anything else is a bug and propagates.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .config import FetchSettings, TranslationSettings
 from .errors import FeedParseError, FetchError, HTTPStatusError, MonitorError, TranslationError
 from .extraction import choose_text, decode_html, extract
 from .feeds import parse_feed
-from .fetching import FEED_ACCEPT, Fetcher
+from .fetching import Fetcher
 from .language import LanguageDetector
 from .models import Article, Extracted, FeedConfig, FeedEntry, FeedState, TranslationState
 from .storage import Store
@@ -27,6 +30,8 @@ from .watchlists import Watchlist, match
 log = logging.getLogger(__name__)
 
 BACKOFF_CAP = timedelta(hours=24)
+PAGE_REASONS = 3  # page failures named in a feed's summary line
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,21 @@ class FeedOutcome:
     flagged: int = 0
     page_failures: int = 0
     error: str | None = None
+    page_errors: tuple[str, ...] = ()  # the first few reasons pages were not used (at most PAGE_REASONS)
+
+    def describe(self) -> str:
+        """One line for the log: the feed pass with its counts and the first reasons pages failed."""
+        if self.status in ("failed", "disabled"):
+            return f"feed {self.feed.name}: {self.status}: {self.error}"
+        if self.status in ("not-modified", "unchanged"):
+            return f"feed {self.feed.name}: {self.status}"
+        line = f"feed {self.feed.name}: {self.status}, {self.entries} entries, {self.new_articles} new, " \
+               f"{self.flagged} flagged"
+        if self.page_failures:
+            more = "; ..." if self.page_failures > len(self.page_errors) else ""
+            reasons = "; ".join(self.page_errors) + more
+            line += f"; {self.page_failures} page(s) not used, the feed's text kept ({reasons})"
+        return line
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +69,11 @@ class PassSummary:
     @property
     def failed(self) -> tuple[FeedOutcome, ...]:
         return tuple(o for o in self.outcomes if o.status == "failed")
+
+    @property
+    def nothing_fetched(self) -> bool:
+        """Every feed of the pass failed or is disabled (offline, say): nothing could be fetched."""
+        return bool(self.outcomes) and all(o.status in ("failed", "disabled") for o in self.outcomes)
 
     @property
     def new_articles(self) -> int:
@@ -139,8 +164,10 @@ class Pipeline:
         watchlists: Sequence[Watchlist],
         settings: FetchSettings,
         clock: Callable[[], datetime],
+        cpu: Executor,
     ) -> None:
         self.fetcher = fetcher
+        self.cpu = cpu
         self.store = store
         self.detector = detector
         self.watchlists = tuple(watchlists)
@@ -170,9 +197,7 @@ class Pipeline:
             return FeedOutcome(feed=feed, status="disabled", error=state.disabled_reason)
         now = self.clock()
         try:
-            response = await self.fetcher.fetch(
-                feed.url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT
-            )
+            response = await self.fetcher.fetch_feed(feed.url, etag=state.etag, last_modified=state.last_modified)
         except FetchError as exc:
             return self._failed(feed, state, exc, now)
         if response.not_modified:
@@ -187,11 +212,12 @@ class Pipeline:
                                        feed.name)
             return FeedOutcome(feed=feed, status="unchanged")
         try:
-            parsed = await asyncio.to_thread(parse_feed, response.content, response.url, response.headers)
+            parsed = await self._on_cpu(parse_feed, response.content, response.url, response.headers)
         except FeedParseError as exc:
             return self._failed(feed, state, exc, now)
 
         new, flagged, page_failures = 0, 0, 0
+        page_errors: list[str] = []
         fresh = [e for e in parsed.entries if not self.store.link_existing(e.key, e.identity_url, feed.url)]
         tasks = [asyncio.create_task(self._prepare(entry, feed, parsed.language)) for entry in fresh]
         try:
@@ -199,6 +225,8 @@ class Pipeline:
                 article = await task
                 if article.errors:
                     page_failures += 1
+                    if len(page_errors) < PAGE_REASONS:
+                        page_errors.append(article.errors[0])
                 if self.store.save_article(article) is not None:
                     new += 1
                     flagged += int(article.flagged)
@@ -217,10 +245,10 @@ class Pipeline:
         for p in parsed.problems:
             log.warning("%s: %s", feed.url, p)
         return FeedOutcome(feed=feed, status="ok", entries=len(parsed.entries), new_articles=new, flagged=flagged,
-                           page_failures=page_failures)
+                           page_failures=page_failures, page_errors=tuple(page_errors))
 
     def _failed(self, feed: FeedConfig, state: FeedState, exc: MonitorError, now: datetime) -> FeedOutcome:
-        log.info("feed %s (%s) failed: %s", feed.name, feed.url, exc)
+        log.debug("feed %s (%s) failed: %s", feed.name, feed.url, exc)
         self.store.save_feed_state(next_state_after_failure(state, feed, exc, now), feed.name)
         return FeedOutcome(feed=feed, status="failed", error=str(exc))
 
@@ -231,15 +259,22 @@ class Pipeline:
             try:
                 response = await self.fetcher.fetch(entry.link, untrusted=True,
                                                     trusted_host=urlsplit(feed.url).hostname)
-                page = await asyncio.to_thread(_extract_page, response.content, response.headers, response.url)
+                page = await self._on_cpu(_extract_page, response.content, response.headers, response.url)
             except MonitorError as exc:  # FetchError, ExtractionError: fall back to the feed's text
                 errors = (f"page: {exc}",)
-                log.info("page %s: %s; using the feed's text", entry.link, exc)
-        return await asyncio.to_thread(
+                log.debug("page %s: %s; using the feed's text", entry.link, exc)  # summed up per feed
+        return await self._on_cpu(functools.partial(
             build_article, entry, feed, page, feed_language=feed_language, detector=self.detector,
             watchlists=self.watchlists, now=self.clock(), min_chars=self.settings.page_text_min_chars,
             errors=errors,
-        )
+        ))
+
+    async def _on_cpu(self, func: Callable[..., T], *args: Any) -> T:
+        """Run a CPU stage (feedparser, lxml, trafilatura, langdetect, matching) in the pipeline's
+        CPU executor. lxml's and trafilatura's parsers are shared per process and not safe in two
+        threads at once (seen: SIGSEGV and "double free" under load), so the executor given here
+        has exactly one thread; the event loop keeps fetching meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(self.cpu, functools.partial(func, *args))
 
 
 def _extract_page(content: bytes, headers: dict[str, str], url: str) -> Extracted:
@@ -256,15 +291,34 @@ class TranslationSummary:
     missing_pairs: tuple[str, ...] = ()  # languages with no model, e.g. ("sv",)
 
 
+class DailyNotice:
+    """Says yes once per key per day: for warnings a daemon would otherwise repeat on every poll
+    (a missing model is noticed after every feed with new articles). The day is the UTC date of
+    ``clock()``; a fresh instance (a new process) says yes again."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+        self._last: dict[str, date] = {}
+
+    def first_today(self, key: str) -> bool:
+        today = self._clock().astimezone(UTC).date()
+        if self._last.get(key) == today:
+            return False
+        self._last[key] = today
+        return True
+
+
 def translate_pending(
-    store: Store, translator: Translator, settings: TranslationSettings, *, articles_per_batch: int = 32
+    store: Store, translator: Translator, settings: TranslationSettings, *, articles_per_batch: int = 32,
+    notice: DailyNotice | None = None,
 ) -> TranslationSummary:
     """Translate what is pending (or was unavailable, in case a model has been installed since).
 
     Titles of every non-English article; bodies of flagged ones (all, with translate_all).
     Runs after articles are stored and matched, so flags never wait on translation. A language
     with no model is noted in one log line with the command that installs it; a model that
-    fails is logged and the other languages go on.
+    fails is logged and the other languages go on. With a ``notice`` (the daemon's), the missing
+    model is a warning once per language per day, else a debug line.
     """
     translated, unavailable, missing = 0, 0, []
     for language, ids in sorted(store.translation_queue().items()):
@@ -272,8 +326,9 @@ def translate_pending(
             missing.append(language)
             waiting = store.mark_untranslatable(language)
             unavailable += waiting
-            log.warning("no translation model for %s->en (%d article(s) wait); %s",
-                        language, waiting, install_hint(language))
+            level = logging.WARNING if notice is None or notice.first_today(f"model:{language}") else logging.DEBUG
+            log.log(level, "no translation model for %s->en (%d article(s) wait); %s",
+                    language, waiting, install_hint(language))
             continue
         done = 0
         try:

@@ -7,7 +7,9 @@ one SQLite connection that must stay on one thread. Coroutine jobs run as tasks 
 one event loop, so feeds share the client and the connection without locks, and a stop
 can cancel a feed at an ``await``, where no transaction is open (the store commits one
 article per transaction; feed validators are saved last). The blocking SMTP exchange
-runs in a worker thread (``asyncio.to_thread``) and does not touch the store.
+runs in a worker thread (``asyncio.to_thread``) and does not touch the store. Every job,
+the config and missed-digest watchers included, is a coroutine for that reason (APScheduler
+would run a plain function in its thread pool, away from the connection).
 
 The decisions (is a feed due, is a digest due, when is the first poll, how long to
 wait before a retry) are pure functions of an injected ``now``.
@@ -16,6 +18,7 @@ wait before a retry) are pure functions of an injected ``now``.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import signal
 import zlib
@@ -168,6 +171,14 @@ class Daemon:
 
     # -- jobs ----------------------------------------------------------------------------
 
+    def _add_job(self, func: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> None:
+        """Every job is a coroutine function. APScheduler's asyncio executor runs coroutines on
+        the event loop, where the store's one connection lives, but plain functions in a thread
+        pool, where SQLite refuses that connection: a plain job here is a bug, refused at once."""
+        if not inspect.iscoroutinefunction(func):
+            raise TypeError(f"scheduler job {func!r} must be a coroutine function (it would run in a thread)")
+        self.scheduler.add_job(func, *args, **kwargs)
+
     def schedule(self) -> None:
         """Make the scheduler's jobs match ``self.config``: one per enabled feed, the daily
         digest, the config watcher. Feeds whose interval is unchanged keep their schedule."""
@@ -181,7 +192,7 @@ class Daemon:
             if url in self._scheduled:
                 continue
             start = first_poll(self.store.feed_state(url), now, feed.interval)
-            self.scheduler.add_job(
+            self._add_job(
                 self.poll_feed, IntervalTrigger(seconds=feed.interval.total_seconds(), start_date=start,
                                                 jitter=jitter_for(feed.interval), timezone="UTC"),
                 args=(url,), id=FEED_JOB + url, name=f"poll {feed.name}", next_run_time=start,
@@ -196,21 +207,21 @@ class Daemon:
                 self.scheduler.remove_job(DIGEST_JOB)
             self._digest_slot = ()
         elif self._digest_slot != (d.time, d.timezone):
-            self.scheduler.add_job(
+            self._add_job(
                 self.digest_job, CronTrigger(hour=d.time.hour, minute=d.time.minute, timezone=ZoneInfo(d.timezone)),
                 id=DIGEST_JOB, name="daily digest", replace_existing=True, max_instances=1, coalesce=True,
                 misfire_grace_time=None,
             )
             self._digest_slot = (d.time, d.timezone)
         if self.scheduler.get_job(DIGEST_WATCH_JOB) is None:
-            self.scheduler.add_job(self.catch_up, IntervalTrigger(seconds=DIGEST_WATCH.total_seconds()),
+            self._add_job(self.catch_up, IntervalTrigger(seconds=DIGEST_WATCH.total_seconds()),
                                    id=DIGEST_WATCH_JOB, name="watch for a missed digest", max_instances=1,
                                    coalesce=True)
         if self.scheduler.get_job(CONFIG_WATCH_JOB) is None:
-            self.scheduler.add_job(self.check_config, IntervalTrigger(seconds=CONFIG_POLL.total_seconds()),
+            self._add_job(self.check_config, IntervalTrigger(seconds=CONFIG_POLL.total_seconds()),
                                    id=CONFIG_WATCH_JOB, name="watch config", max_instances=1, coalesce=True)
 
-    def catch_up(self) -> bool:
+    async def catch_up(self) -> bool:
         """Queue the digest now if a scheduled time passed without one being sent: on start (the
         machine was off) and every minute after (a cron fire that did not happen: the local time
         did not exist on a DST change day, or the process was suspended). Not while a digest is
@@ -222,7 +233,7 @@ class Daemon:
         if not digest_due(last.sent_at if last else self.started_at, self.clock(), d.time, d.timezone):
             return False
         log.info("a digest is due and was not sent at its time; sending it now")
-        self.scheduler.add_job(self.digest_job, id=DIGEST_RETRY_JOB, name="digest (catch-up)",
+        self._add_job(self.digest_job, id=DIGEST_RETRY_JOB, name="digest (catch-up)",
                                replace_existing=True, misfire_grace_time=None)
         return True
 
@@ -246,8 +257,7 @@ class Daemon:
                 log.warning("feed %s: failed %d time(s) in a row (%s); next attempt %s", feed.name,
                             after.consecutive_failures, outcome.error, when)
             else:
-                log.info("feed %s: %s, %d new, %d flagged", feed.name, outcome.status, outcome.new_articles,
-                         outcome.flagged)
+                log.info("%s", outcome.describe())
             if self._after_feed is not None:
                 await self._after_feed(outcome)
             return outcome
@@ -287,7 +297,7 @@ class Daemon:
             self._digest_failures += 1
             at = self.clock() + retry_delay(self._digest_failures)
             log.error("digest not sent: %s; will retry at %s", exc, at.isoformat(timespec="seconds"))
-            self.scheduler.add_job(self.digest_job, "date", run_date=at, id=DIGEST_RETRY_JOB,
+            self._add_job(self.digest_job, "date", run_date=at, id=DIGEST_RETRY_JOB,
                                    name="digest (retry)", replace_existing=True, misfire_grace_time=None)
             return False
         self._digest_failures = 0
@@ -296,7 +306,7 @@ class Daemon:
 
     # -- configuration reload -------------------------------------------------------------
 
-    def check_config(self) -> None:
+    async def check_config(self) -> None:
         """Reload when the config file's modification time or size changed."""
         stamp = _stamp(self.config.path)
         if stamp != self._config_stamp:
@@ -334,7 +344,7 @@ class Daemon:
             self.started_at = self.clock()
             self.schedule()
             self.scheduler.start()
-            self.catch_up()
+            await self.catch_up()
             log.info("monitor running: %d feed(s), digest daily at %s %s", len(self._scheduled),
                      self.config.digest.time.strftime("%H:%M"), self.config.digest.timezone)
             await stop.wait()

@@ -264,19 +264,19 @@ def test_reload_keeps_old_config_on_error_and_applies_a_valid_edit(
     path.write_text(CONFIG.replace("    interval: 2h\n", "    intervall: 2h\n"))
     _touch(path)
     with caplog.at_level(logging.ERROR, logger="monitor.scheduler"):
-        daemon.check_config()  # mtime changed
+        asyncio.run(daemon.check_config())  # mtime changed
     assert f"{path}:9" in caplog.text and "intervall" in caplog.text and "previous configuration" in caplog.text
     assert sorted(jobs(daemon)) == before
     assert daemon.config.feeds[1].interval == timedelta(hours=2)
     caplog.clear()
-    daemon.check_config()  # unchanged since: not reloaded again, not logged again
+    asyncio.run(daemon.check_config())  # unchanged since: not reloaded again, not logged again
     assert caplog.text == ""
 
     edited = (CONFIG.replace("https://c.example/feed", "https://d.example/feed")
               .replace("interval: 2h", "interval: 30m").replace('"07:00"', '"06:30"'))
     path.write_text(edited)
     _touch(path)
-    daemon.check_config()
+    asyncio.run(daemon.check_config())
     now_jobs = jobs(daemon)
     assert FEED_JOB + "https://d.example/feed" in now_jobs and FEED_JOB + "https://c.example/feed" not in now_jobs
     assert now_jobs[FEED_JOB + "https://b.example/feed"].trigger.interval == timedelta(minutes=30)
@@ -322,7 +322,7 @@ def test_digest_job_sends_when_due_retries_after_failure_never_twice(
     clock = Clock(utc(2025, 3, 30, 4, 0))  # 06:00 CEST, first start ever
     daemon, store = make_daemon(config_path, clock)
     daemon.schedule()
-    assert daemon.catch_up() is False  # never sent: wait for 07:00, do not mail at start
+    assert asyncio.run(daemon.catch_up()) is False  # never sent: wait for 07:00, do not mail at start
     assert DIGEST_RETRY_JOB not in jobs(daemon)
 
     async def job() -> bool:
@@ -351,9 +351,9 @@ def test_digest_job_sends_when_due_retries_after_failure_never_twice(
     clock.now = utc(2025, 3, 31, 6, 0)
     restarted, store2 = make_daemon(config_path, clock)
     restarted.schedule()
-    assert restarted.catch_up() is True and DIGEST_RETRY_JOB in jobs(restarted)
+    assert asyncio.run(restarted.catch_up()) is True and DIGEST_RETRY_JOB in jobs(restarted)
     clock.now = utc(2025, 3, 31, 4, 0)  # ...but not before 07:00
-    assert make_daemon(config_path, clock)[0].catch_up() is False
+    assert asyncio.run(make_daemon(config_path, clock)[0].catch_up()) is False
     store.close()
     store2.close()
 
