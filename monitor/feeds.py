@@ -22,11 +22,17 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
-from charset_normalizer import from_bytes
 from dateutil import parser as dateparser
 
 from .errors import FeedParseError
-from .extraction import HEADER_CHARSET, LEGACY_SUPERSETS, html_to_text
+from .extraction import (
+    HEADER_CHARSET,
+    LEGACY_SUPERSETS,
+    decode_declared,
+    detect_charset,
+    html_to_text,
+    utf8_with_a_few_bad_bytes,
+)
 from .models import FeedEntry, ParsedFeed
 
 _TRACKING_PARAMS = re.compile(
@@ -42,6 +48,8 @@ _HREF = re.compile(rb"href=[\"']([^\"']+)[\"']", re.I)
 # feedparser complaints that still leave a usable feed
 _GLOBAL_ID = re.compile(r"^(https?://[^/\s]+/\S|urn:|tag:[^,\s]+,\d{4}|uuid:)", re.I)
 _HARMLESS_BOZO = ("CharacterEncodingOverride", "NonXMLContentType")
+# sniff_undeclared_charset's "<codec>-repair": bytes in that charset with a few bad ones, to be replaced
+_REPAIR = "-repair"
 
 # Entity declarations in a feed's DTD: simple internal ones are allowed; external
 # ones (SYSTEM/PUBLIC: file reads, network) and nested ones (billion laughs) are refused
@@ -76,8 +84,8 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     response_headers.setdefault("content-location", url)
     guessed = sniff_undeclared_charset(content, response_headers)
-    if guessed == "utf-8-repair":
-        content = content.decode("utf-8", "replace").encode("utf-8")
+    if guessed is not None and guessed.endswith(_REPAIR):
+        content = content.decode(guessed.removesuffix(_REPAIR), "replace").encode("utf-8")
         guessed = "utf-8"
     if guessed:
         media = response_headers.get("content-type", "application/xml").split(";", 1)[0].strip() or "application/xml"
@@ -172,12 +180,15 @@ def _with_identity(entries: list[FeedEntry]) -> tuple[FeedEntry, ...]:
 
 def sniff_undeclared_charset(content: bytes, headers: Mapping[str, str]) -> str | None:
     """The charset of a feed whose declared (or undeclared) encoding does not decode it, else None
-    ("utf-8-repair": UTF-8 with a few invalid bytes, to be replaced).
+    ("<codec>-repair", e.g. "utf-8-repair" or "gb18030-repair": that charset with a few invalid
+    bytes, to be replaced).
 
     feedparser honours a BOM, the HTTP charset and the XML declaration, and maps GB2312 to
     GB18030 itself; what it cannot do is read a Big5 or GBK feed that declares nothing (or
     declares UTF-8 wrongly): it falls back to windows-1252 and the text is mojibake. Here
-    such bytes get a detected charset, passed to feedparser as the HTTP charset.
+    such bytes get a detected charset, passed to feedparser as the HTTP charset. A declared
+    charset with a few bad bytes stays declared (those bytes replaced); it is dropped only when
+    it plainly does not fit (see extraction.decode_declared).
     """
     head = content[:4]
     if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
@@ -185,7 +196,8 @@ def sniff_undeclared_charset(content: bytes, headers: Mapping[str, str]) -> str 
     declared = HEADER_CHARSET.search(headers.get("content-type", ""))
     xml_decl = _XML_ENCODING.search(content[:300])
     name = (declared.group(1) if declared else None) or (xml_decl.group(1).decode("ascii") if xml_decl else None)
-    if name is not None and name.lower().replace("_", "-") not in ("utf-8", "utf8"):
+    declared_utf8 = name is not None and name.lower().replace("_", "-") in ("utf-8", "utf8")
+    if name is not None and not declared_utf8:
         try:
             content.decode(name)
             return None  # a legacy charset was declared and fits: feedparser applies it
@@ -193,14 +205,16 @@ def sniff_undeclared_charset(content: bytes, headers: Mapping[str, str]) -> str 
             superset = LEGACY_SUPERSETS.get(name.lower())
             if superset is not None and _decodes(content, superset):
                 return superset  # GBK bytes in a "GB2312" feed, HKSCS in a "Big5" one
+            if not _decodes(content, "utf-8") and decode_declared(content, superset or name) is not None:
+                # a few bad bytes do not void the declaration (it is dropped only when it plainly
+                # does not fit): decoded as declared (its superset), those bytes replaced
+                return f"{superset or name}{_REPAIR}"
     if _decodes(content, "utf-8"):
         return None
-    text = content.decode("utf-8", "replace")
-    broken = text.count("\ufffd")
-    if broken <= max(3, sum(ch > "\x7f" for ch in text) // 50):
-        return "utf-8-repair"  # UTF-8 with a few broken bytes: keep it UTF-8, replace those bytes
-    best = from_bytes(content[:200_000]).best()
-    return best.encoding if best is not None and best.encoding not in ("utf_8", "ascii") else None
+    if (declared_utf8 and decode_declared(content, "utf-8") is not None) or utf8_with_a_few_bad_bytes(content):
+        return f"utf-8{_REPAIR}"  # UTF-8 with a few broken bytes: keep it UTF-8, replace those bytes
+    detected = detect_charset(content)
+    return detected if detected not in ("utf_8", "ascii") else None
 
 
 def _decodes(content: bytes, codec: str) -> bool:

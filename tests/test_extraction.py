@@ -9,8 +9,10 @@ import pytest
 
 from monitor.errors import ExtractionError
 from monitor.extraction import choose_text, decode_html, extract, html_to_text
+from monitor.language import LanguageDetector
 from monitor.models import Extracted, FeedEntry, TextSource
 from tests import seedsite
+from tests.conftest import DATA
 
 DW = seedsite.dw_chinese()
 
@@ -65,3 +67,35 @@ def test_choose_text_prefers_the_page_then_the_richest_feed_text() -> None:
     assert chosen.source is TextSource.FEED_CONTENT and chosen.text == "the full content of the entry"
     assert choose_text(None, _entry("only a summary"), 200).source is TextSource.FEED_SUMMARY
     assert choose_text(None, _entry(), 200).source is TextSource.NONE
+
+
+@pytest.mark.parametrize("paragraphs", [1, None])  # a short page (headline and lead), the whole article
+def test_undeclared_swedish_cp1252_page_is_read_as_cp1252(paragraphs: int | None) -> None:
+    # the Dagens PS seed as a page in Windows-1252 ("–", "“" beside å, ä, ö) that declares nothing:
+    # charset_normalizer ranked cp1250 first on the short page, tied with cp1252 ("pĺ bara tre mĺnader")
+    seed = seedsite.dagens_ps()
+    body = [p for p in seed.paragraphs_html.split("\n") if p.startswith("<p>")][:paragraphs]
+    page = f"<html><head><title>{seed.title}</title></head><body><article><h1>{seed.title}</h1>" \
+           f"{''.join(body)}</article></body></html>"
+    text = decode_html(page.encode("cp1252"))
+    assert text == page
+    extracted = extract(text, "https://www.dagensps.se/a")
+    assert extracted.title == "Tio miljarder i smuggelchips – på bara tre månader"
+    assert "Kraftiga AI-chip till ett värde ett samlat värde på över en miljard dollar har smugglats" in extracted.text
+
+
+def test_short_undeclared_latin1_page_is_not_taken_for_broken_utf8() -> None:
+    # two sentences from lingua-py's Swedish test data (Leipzig corpora, Apache-2.0), in Latin-1
+    page = "<html><body><p>Menyerna öppnar man genom att klicka på menynamnet. " \
+           "E-postadressen når han sporadiskt i skolan.</p></body></html>"
+    assert decode_html(page.encode("latin-1")) == page
+
+
+def test_gb2312_page_with_a_few_bad_bytes_keeps_its_declaration() -> None:
+    # a real page from the Chinese Web Content Extraction Dataset (MIT): declares gb2312, holds GBK
+    # characters and a dozen invalid bytes; read as UTF-8 it was ~17,500 replacement characters
+    body = (DATA / "pages/cwced/b70f455d-50d6-4c8c-a450-07d8e5ca2e06.html").read_bytes()
+    extracted = extract(decode_html(body), "http://cn.cl2000.com/history/beida/ffygf/fysl_01.shtml")
+    assert extracted.text.count("\ufffd") <= len(extracted.text) // 1000
+    assert "有道是历史始于5000年前文字的发明。以文字的产生作为划分标志是简便的做法" in extracted.text
+    assert LanguageDetector().detect(extracted.title or "", extracted.text).code == "zh-Hans"

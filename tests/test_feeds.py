@@ -10,6 +10,7 @@ import pytest
 
 from monitor.errors import FeedParseError
 from monitor.feeds import canonical_url, discover_feed_links, parse_feed
+from tests import seedsite
 from tests.conftest import DATA, require_shared
 
 
@@ -216,3 +217,55 @@ def test_unicode_encodings_and_boms(codec: str) -> None:
         body = (b"\xff\xfe" if codec.endswith("le") else b"\xfe\xff") + body
     feed = parse_feed(body, "http://x.test/feed")
     assert feed.entries[0].title == "出口管制 — exportkontroll på chip"
+
+
+def test_undeclared_latin1_feed_from_uol_is_read_as_cp1252() -> None:
+    # a real capture (rss-parser's test input): Latin-1, no XML declaration, no HTTP charset;
+    # charset_normalizer ranks cp1257 first ("prisćo"), tied with cp1252
+    body = (DATA / "feeds/rss-parser/uolNoticias.rss").read_bytes()
+    feed = parse_feed(body, "http://rss.uol.com.br/feed/noticias.xml")
+    titles = [e.title for e in feed.entries]
+    assert "Rival de Putin é condenado a mais 20 dias de prisão" in titles
+    assert titles[0] == "Ibope: Bolsonaro perde de Haddad, Ciro e Alckmin em simulações de 2º turno"
+    assert not any("\ufffd" in t for t in titles)
+
+
+# Swedish sentences from lingua-py's test data (Leipzig corpora, Apache-2.0: ../shared/corpus/peers/lingua-testdata)
+_SV_TITLES = ["Menyerna öppnar man genom att klicka på menynamnet.",
+              "E-postadressen når han sporadiskt i skolan.",
+              "I det ena fallet når strålningen ögats näthinna direkt från en ljuskälla exempelvis från solen "
+              "eller en lampa."]
+
+
+@pytest.mark.parametrize("count", [1, 3])  # 1: two accented bytes, once read as "UTF-8 with 2 bad bytes"
+def test_undeclared_swedish_latin1_feed_is_read_as_latin1(count: int) -> None:
+    items = "".join(f"<item><title>{t}</title><link>http://x.test/{i}</link></item>"
+                    for i, t in enumerate(_SV_TITLES[:count]))
+    xml = f'<rss version="2.0"><channel><title>Nyheter på svenska</title>{items}</channel></rss>'
+    feed = parse_feed(xml.encode("latin-1"), "http://x.test/feed")
+    assert feed.title == "Nyheter på svenska"
+    assert [e.title for e in feed.entries] == _SV_TITLES[:count]
+
+
+def test_gb2312_feed_with_a_stray_byte_keeps_its_declaration() -> None:
+    # news.qq.com's real GB2312 feed with one invalid byte added: still GB2312 (GB18030), that byte
+    # replaced; not detected afresh, not dropped
+    body = (DATA / "feeds/rss-parser/encoding-gb2312.full-77ffd78.xml").read_bytes()
+    clean = parse_feed(body, "http://tech.qq.com/web/rss.xml", {"content-type": "text/xml"})
+    first = clean.entries[0].title.encode("gb18030")
+    at = body.index(first) + 4  # after two characters
+    feed = parse_feed(body[:at] + b"\xff" + body[at:], "http://tech.qq.com/web/rss.xml", {"content-type": "text/xml"})
+    assert feed.title == "新闻国内"
+    assert [e.title for e in feed.entries[1:]] == [e.title for e in clean.entries[1:]]
+    title = clean.entries[0].title
+    assert feed.entries[0].title == title[:2] + "\ufffd" + title[2:]
+
+
+def test_big5_feed_with_a_stray_byte_keeps_its_declaration() -> None:
+    dw = seedsite.dw_chinese()
+    body = seedsite.rdf_feed_big5("德國之聲", [(dw, "https://www.dw.com/zh/a-65971584")])
+    at = body.index(b"<description>" + dw.summary.encode("big5hkscs")) + len(b"<description>")
+    feed = parse_feed(body[:at] + b"\x80" + body[at:], "https://rss.dw.com/rdf/rss-chi-all")
+    assert feed.title == "德國之聲"
+    assert feed.entries[0].title == dw.title
+    assert feed.entries[0].summary == "\ufffd" + dw.summary
