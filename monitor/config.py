@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import time as dtime
 from datetime import timedelta
 from pathlib import Path
@@ -18,11 +18,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from . import watchlists as wl
-from .models import FeedConfig
+from .settings import DigestSettings, FeedConfig, FetchSettings, SmtpSettings, TranslationSettings
 from .yamlnodes import NodeReader
 
 DEFAULT_CONFIG = "feeds.yaml"
-DEFAULT_USER_AGENT = "monitor/0.1 (+https://github.com/monitor-news/monitor; news monitoring for research)"
 
 _TOP_KEYS = (
     "database",
@@ -54,50 +53,6 @@ _DURATION_PART = re.compile(
     r"(\d+(?:\.\d+)?)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m|seconds?|secs?|s)(?![a-z])", re.I
 )
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-
-
-@dataclass(frozen=True, slots=True)
-class FetchSettings:
-    timeout: float = 20.0  # total deadline per request, seconds
-    max_bytes: int = 10_000_000  # cap on decoded body size
-    max_redirects: int = 5
-    user_agent: str = DEFAULT_USER_AGENT
-    concurrency: int = 8  # page fetches in flight overall
-    per_host: int = 2  # page fetches in flight per host
-    min_host_delay: float = 0.0  # seconds between requests to one host
-    page_text_min_chars: int = 200  # below this, fall back to the feed's text
-    fetch_pages: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class TranslationSettings:
-    packages_dir: Path
-    enabled: bool = True
-    translate_all: bool = False  # translate every body, not only flagged ones
-    batch_size: int = 64  # sentences per model batch; measured: 16-128 level, 2048 slowest (padding)
-    beam_size: int = 1
-    threads: int = 0  # 0: let CTranslate2 decide
-
-
-@dataclass(frozen=True, slots=True)
-class SmtpSettings:
-    host: str = "localhost"
-    port: int = 25
-    security: str = "none"  # none | starttls | ssl
-    username: str | None = None
-    timeout: float = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class DigestSettings:
-    time: dtime = dtime(7, 0)
-    timezone: str = "UTC"
-    to: tuple[str, ...] = ()
-    sender: str = "monitor@localhost"
-    subject: str = "Monitor digest {date}: {count} flagged"
-    smtp: SmtpSettings = field(default_factory=SmtpSettings)
-    empty: str = "send"  # send | skip
-    templates: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

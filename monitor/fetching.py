@@ -23,9 +23,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .config import FetchSettings
 from .errors import BlockedURLError, FetchError, HTTPStatusError, ResponseTooLargeError
 from .models import FetchedResponse
+from .settings import FetchSettings
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 

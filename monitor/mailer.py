@@ -20,9 +20,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
 from typing import Protocol
 
-from .config import Config, SmtpSettings
+from .config import Config
 from .digest import Digest, RenderedDigest, build_digest, render_digest
 from .errors import MailError
+from .settings import SmtpSettings
 from .storage import Store
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -21,19 +21,6 @@ class TranslationState(StrEnum):
     PENDING = "pending"
     UNAVAILABLE = "unavailable"
     NOT_NEEDED = "not-needed"
-
-
-@dataclass(frozen=True, slots=True)
-class FeedConfig:
-    """One feed as configured in feeds.yaml."""
-
-    name: str
-    url: str
-    language: str | None = None
-    interval: timedelta = timedelta(minutes=60)
-    tags: tuple[str, ...] = ()
-    enabled: bool = True
-    line: int | None = None  # line in the config file, for messages
 
 
 @dataclass(frozen=True, slots=True)

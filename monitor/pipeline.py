@@ -16,13 +16,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from .config import FetchSettings, TranslationSettings
 from .errors import FeedParseError, FetchError, HTTPStatusError, MonitorError, TranslationError
 from .extraction import choose_text, decode_html, extract
 from .feeds import parse_feed
 from .fetching import Fetcher
 from .language import LanguageDetector
-from .models import Article, Extracted, FeedConfig, FeedEntry, FeedState, TranslationState
+from .models import Article, Extracted, FeedEntry, FeedState, TranslationState
+from .settings import FeedConfig, FetchSettings, TranslationSettings
 from .storage import Store
 from .translation import Translator, install_hint
 from .watchlists import Watchlist, match

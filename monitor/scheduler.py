@@ -36,8 +36,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from .config import Config, load_config
 from .errors import ConfigError, MonitorError
 from .mailer import Sender, digest_message, mark_sent, plan_digest
-from .models import FeedConfig, FeedState
+from .models import FeedState
 from .pipeline import FeedOutcome
+from .settings import FeedConfig
 from .storage import Store
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,9 @@ from pathlib import Path
 from monitor.app import open_app
 from monitor.config import load_config
 from monitor.errors import FetchError, HTTPStatusError
-from monitor.models import FeedConfig, FeedState
+from monitor.models import FeedState
 from monitor.pipeline import BACKOFF_CAP, FeedOutcome, next_state_after_failure
+from monitor.settings import FeedConfig
 from tests.httpserver import TestServer
 from tests.test_end_to_end import run
 

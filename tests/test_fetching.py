@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from monitor.config import FetchSettings
 from monitor.errors import BlockedURLError, FetchError, HTTPStatusError, ResponseTooLargeError
 from monitor.fetching import Fetcher, build_client, is_public_address, parse_retry_after
+from monitor.settings import FetchSettings
 from tests.httpserver import TestServer
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

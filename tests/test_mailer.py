@@ -21,9 +21,10 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner
 
 from monitor.cli import main
-from monitor.config import SmtpSettings, load_config
+from monitor.config import load_config
 from monitor.errors import MailError
 from monitor.mailer import Mailer, build_message
+from monitor.settings import SmtpSettings
 from monitor.storage import Store
 from tests import seedsite
 from tests.test_digest import EVIL_TITLE, copy_fetched, fetched_template

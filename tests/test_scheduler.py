@@ -24,7 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app import App, build_mailer, open_app
 from monitor.config import Config, load_config
-from monitor.models import FeedConfig, FeedState
+from monitor.models import FeedState
 from monitor.pipeline import FeedOutcome
 from monitor.scheduler import (
     CONFIG_WATCH_JOB,
@@ -40,6 +40,7 @@ from monitor.scheduler import (
     last_digest_slot,
     retry_delay,
 )
+from monitor.settings import FeedConfig
 from monitor.storage import Store
 from tests import seedsite
 from tests.httpserver import TestServer
