@@ -61,8 +61,10 @@ class App:
         )
 
 
-def open_store(config: Config) -> Store:
-    return Store(config.database)
+def open_store(config: Config, *, read_only: bool = False) -> Store:
+    """The configured database; ``read_only`` for commands that only read (export, feeds list, a digest
+    preview): they then work where the database cannot be written, and never write or migrate it."""
+    return Store(config.database, read_only=read_only)
 
 
 def build_detector() -> LanguageDetector:

@@ -202,7 +202,7 @@ def _print_summary(summary: PassSummary) -> None:
 @pass_ctx
 def export(ctx: Context, flagged: bool, fmt: str) -> None:
     """Write stored articles to stdout as JSON Lines or CSV."""
-    with open_store(ctx.config) as store:
+    with open_store(ctx.config, read_only=True) as store:
         articles = store.articles(flagged=True if flagged else None)
         writer = write_jsonl if fmt == "jsonl" else write_csv
         writer(articles, sys.stdout)
@@ -218,7 +218,7 @@ def feeds() -> None:
 def feeds_list(ctx: Context) -> None:
     """Show each feed's status, last fetch, last error and article counts."""
     config = ctx.config
-    with open_store(config) as store:
+    with open_store(config, read_only=True) as store:
         rows = {r.state.url: r for r in store.feed_rows()}
     for feed in config.feeds:
         row = rows.get(feed.url)
@@ -322,12 +322,14 @@ def digest_command(ctx: Context, output: Path | None, send: bool) -> None:
     import os
 
     from .app import build_mailer, system_clock
-    from .mailer import PASSWORD_ENV, plan_digest, send_digest
+    from .delivery import deliver_digest, plan_digest
+    from .mailer import PASSWORD_ENV
 
     config = ctx.config
-    with open_store(config) as store:
+    with open_store(config, read_only=not send) as store:  # a preview only reads
         if send:
-            outcome = send_digest(store, config, build_mailer(config, os.environ.get(PASSWORD_ENV)), system_clock())
+            mailer = build_mailer(config, os.environ.get(PASSWORD_ENV))
+            outcome = asyncio.run(deliver_digest(store, config, mailer, system_clock()))
             plan = outcome.plan
         else:
             plan = plan_digest(store, config, system_clock())

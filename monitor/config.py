@@ -40,6 +40,7 @@ _FETCH_KEYS = (
     "max_redirects",
     "user_agent",
     "concurrency",
+    "feed_concurrency",
     "per_host",
     "min_host_delay",
     "page_text_min_chars",
@@ -229,6 +230,8 @@ def _fetch(reader: NodeReader, node: yaml.Node | None) -> FetchSettings:
         user_agent=reader.string(m["user_agent"], "fetch.user_agent") if "user_agent" in m else d.user_agent,
         concurrency=reader.integer(m["concurrency"], "fetch.concurrency", minimum=1)
         if "concurrency" in m else d.concurrency,
+        feed_concurrency=reader.integer(m["feed_concurrency"], "fetch.feed_concurrency", minimum=1)
+        if "feed_concurrency" in m else d.feed_concurrency,
         per_host=reader.integer(m["per_host"], "fetch.per_host", minimum=1) if "per_host" in m else d.per_host,
         min_host_delay=reader.number(m["min_host_delay"], "fetch.min_host_delay", minimum=0)
         if "min_host_delay" in m else d.min_host_delay,

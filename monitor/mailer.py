@@ -1,5 +1,5 @@
-"""Send the digest: plan it from the store, send it over SMTP with smtplib (plain,
-STARTTLS or implicit TLS), and only then record it as sent.
+"""SMTP: build a multipart message and send it with smtplib (plain, STARTTLS or implicit TLS).
+The digest workflow (plan, send, record) is ``delivery.py``'s.
 
 The password is passed in by the composition root (read from the environment
 there); it is never logged, printed or put into an error message. Every failure
@@ -13,18 +13,13 @@ import logging
 import smtplib
 import ssl
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid, parseaddr
-from typing import Protocol
 
-from .config import Config
-from .digest import Digest, RenderedDigest, build_digest, render_digest
 from .errors import MailError
 from .settings import SmtpSettings
-from .storage import Store
 
 log = logging.getLogger(__name__)
 
@@ -145,68 +140,3 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ssl.SSLError):
         return f"TLS error: {exc.reason or exc}"
     return str(exc) or type(exc).__name__
-
-
-# -- delivering the digest: plan (read the store), send, then record --------------------------
-
-
-class Sender(Protocol):
-    """What sends a message: :class:`Mailer`, or anything with its ``send``."""
-
-    def send(self, message: EmailMessage) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class DigestPlan:
-    """A rendered digest and what to record once it is sent."""
-
-    digest: Digest
-    rendered: RenderedDigest
-    last_article_id: int
-    covers_until: datetime
-
-    def worth_sending(self, empty: str) -> bool:
-        """False for an empty digest when the config says ``empty: skip``."""
-        return not self.digest.empty or empty == "send"
-
-
-def plan_digest(store: Store, config: Config, now: datetime) -> DigestPlan:
-    """Everything flagged since the last digest that was sent, grouped and rendered; marks nothing."""
-    last = store.last_digest()
-    upto, articles = store.flagged_after(last.last_article_id if last else 0)
-    names = {f.url: f.name for f in config.feeds}
-    enabled = {f.url for f in config.enabled_feeds}
-    failing = [r for r in store.failing_feeds() if r.state.url in enabled]
-    digest = build_digest(articles, failing, now=now, since=last.sent_at if last else None,
-                          timezone=config.digest.timezone, feed_names=names, watchlists=config.watchlists)
-    rendered = render_digest(digest, subject=config.digest.subject, templates=config.digest.templates)
-    return DigestPlan(digest=digest, rendered=rendered, last_article_id=upto, covers_until=now)
-
-
-def digest_message(plan: DigestPlan, config: Config, now: datetime) -> EmailMessage:
-    return build_message(plan.rendered.subject, plan.rendered.text, plan.rendered.html,
-                         sender=config.digest.sender, to=config.digest.to, now=now)
-
-
-def mark_sent(store: Store, plan: DigestPlan, config: Config, sent_at: datetime) -> None:
-    store.record_digest(sent_at=sent_at, covers_until=plan.covers_until, article_count=plan.digest.article_count,
-                        recipients=config.digest.to, last_article_id=plan.last_article_id)
-
-
-@dataclass(frozen=True, slots=True)
-class DigestOutcome:
-    plan: DigestPlan
-    sent: bool  # False: empty and ``digest.empty: skip``
-    message_id: str | None = None
-
-
-def send_digest(store: Store, config: Config, sender: Sender, now: datetime) -> DigestOutcome:
-    """Plan, send, and only then record the digest as sent. A MailError from ``sender``
-    propagates with nothing recorded, so the same articles go into the next attempt."""
-    plan = plan_digest(store, config, now)
-    if not plan.worth_sending(config.digest.empty):
-        return DigestOutcome(plan=plan, sent=False)
-    message = digest_message(plan, config, now)
-    sender.send(message)
-    mark_sent(store, plan, config, now)
-    return DigestOutcome(plan=plan, sent=True, message_id=str(message["Message-ID"]))

@@ -11,14 +11,15 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from .errors import FeedParseError, FetchError, HTTPStatusError, MonitorError, TranslationError
+from .errors import FeedParseError, FetchError, MonitorError, TranslationError
 from .extraction import choose_text, decode_html, extract
 from .feeds import parse_feed
+from .feedstate import after_failure, after_success
 from .fetching import Fetcher
 from .language import LanguageDetector
 from .models import Article, Extracted, FeedEntry, FeedState, TranslationState
@@ -29,7 +30,6 @@ from .watchlists import Watchlist, match
 
 log = logging.getLogger(__name__)
 
-BACKOFF_CAP = timedelta(hours=24)
 PAGE_REASONS = 3  # page failures named in a feed's summary line
 T = TypeVar("T")
 
@@ -124,33 +124,6 @@ def build_article(
     )
 
 
-def _succeeded(
-    state: FeedState,
-    feed: FeedConfig,
-    now: datetime,
-    *,
-    etag: str | None,
-    last_modified: str | None,
-    content_hash: str | None,
-    last_error: str | None = None,
-) -> FeedState:
-    return replace(state, etag=etag, last_modified=last_modified, content_hash=content_hash, last_error=last_error,
-                   last_fetched=now, last_success=now, consecutive_failures=0, next_attempt=now + feed.interval)
-
-
-def next_state_after_failure(state: FeedState, feed: FeedConfig, error: MonitorError, now: datetime) -> FeedState:
-    """Record a failure: exponential backoff from the feed's interval, capped; 410 disables."""
-    failures = state.consecutive_failures + 1
-    delay = min(feed.interval * (2 ** min(failures - 1, 16)), max(BACKOFF_CAP, feed.interval))
-    if isinstance(error, HTTPStatusError) and error.retry_after:
-        delay = max(delay, timedelta(seconds=error.retry_after))
-    disabled = state.disabled_reason
-    if isinstance(error, HTTPStatusError) and error.status == 410:
-        disabled = "HTTP 410 Gone: the feed was removed; fix its URL in the config to re-enable"
-    return replace(state, last_fetched=now, last_error=str(error), consecutive_failures=failures,
-                   next_attempt=now + delay, disabled_reason=disabled)
-
-
 # -- the I/O layer -----------------------------------------------------------------
 
 
@@ -179,7 +152,7 @@ class Pipeline:
     ) -> PassSummary:
         """One pass over ``feeds``; feeds run concurrently, each feed's failure is its own."""
         started = self.clock()
-        gate = asyncio.Semaphore(max(1, self.settings.concurrency))
+        gate = asyncio.Semaphore(max(1, self.settings.feed_concurrency))
 
         async def one(feed: FeedConfig) -> FeedOutcome:
             async with gate:
@@ -193,7 +166,7 @@ class Pipeline:
 
     async def process_feed(self, feed: FeedConfig) -> FeedOutcome:
         state = self.store.feed_state(feed.url)
-        if state.disabled_reason:
+        if state.disabled_reason:  # feedstate.after_failure disabled it (410 Gone)
             return FeedOutcome(feed=feed, status="disabled", error=state.disabled_reason)
         now = self.clock()
         try:
@@ -201,13 +174,14 @@ class Pipeline:
         except FetchError as exc:
             return self._failed(feed, state, exc, now)
         if response.not_modified:
-            self.store.save_feed_state(_succeeded(state, feed, now, etag=state.etag, last_modified=state.last_modified,
-                                                  content_hash=state.content_hash), feed.name)
+            kept = after_success(state, feed, now, etag=state.etag, last_modified=state.last_modified,
+                                 content_hash=state.content_hash)
+            self.store.save_feed_state(kept, feed.name)
             return FeedOutcome(feed=feed, status="not-modified")
         digest = hashlib.sha256(response.content).hexdigest()
         etag, last_modified = response.headers.get("etag"), response.headers.get("last-modified")
         if digest == state.content_hash:
-            self.store.save_feed_state(_succeeded(state, feed, now, etag=etag, last_modified=last_modified,
+            self.store.save_feed_state(after_success(state, feed, now, etag=etag, last_modified=last_modified,
                                                   content_hash=digest),
                                        feed.name)
             return FeedOutcome(feed=feed, status="unchanged")
@@ -240,7 +214,7 @@ class Pipeline:
         if parsed.problems:  # entries skipped: shown as the feed's last error, though the feed works
             more = f" (+{len(parsed.problems) - 2} more)" if len(parsed.problems) > 2 else ""
             problem = "; ".join(parsed.problems[:2]) + more
-        self.store.save_feed_state(_succeeded(state, feed, now, etag=etag, last_modified=last_modified,
+        self.store.save_feed_state(after_success(state, feed, now, etag=etag, last_modified=last_modified,
                                               content_hash=digest, last_error=problem), feed.name)
         for p in parsed.problems:
             log.warning("%s: %s", feed.url, p)
@@ -249,7 +223,7 @@ class Pipeline:
 
     def _failed(self, feed: FeedConfig, state: FeedState, exc: MonitorError, now: datetime) -> FeedOutcome:
         log.debug("feed %s (%s) failed: %s", feed.name, feed.url, exc)
-        self.store.save_feed_state(next_state_after_failure(state, feed, exc, now), feed.name)
+        self.store.save_feed_state(after_failure(state, feed, exc, now), feed.name)
         return FeedOutcome(feed=feed, status="failed", error=str(exc))
 
     async def _prepare(self, entry: FeedEntry, feed: FeedConfig, feed_language: str | None) -> Article:

@@ -23,7 +23,6 @@ import logging
 import signal
 import zlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,8 +33,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .config import Config, load_config
+from .delivery import Sender, deliver_digest
 from .errors import ConfigError, MonitorError
-from .mailer import Sender, digest_message, mark_sent, plan_digest
+from .feedstate import feed_due
 from .models import FeedState
 from .pipeline import FeedOutcome
 from .settings import FeedConfig
@@ -66,28 +66,9 @@ class FeedProcessor(Protocol):
 # -- pure decisions ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class PollDecision:
-    due: bool
-    reason: str
-
-
 def jitter_for(interval: timedelta) -> int:
     """Seconds of random delay added to each poll: 5% of the interval, 1 s to 5 min."""
     return int(min(max(interval.total_seconds() * 0.05, 1.0), MAX_JITTER.total_seconds()))
-
-
-def feed_due(state: FeedState, now: datetime, interval: timedelta) -> PollDecision:
-    """Whether a scheduled poll should fetch. A feed disabled after an error is skipped; one in
-    backoff is skipped until ``next_attempt``, less half an interval of slack, since polls fire on
-    the interval grid plus jitter while ``next_attempt`` counts from when the last fetch began."""
-    if state.disabled_reason:
-        return PollDecision(False, f"disabled: {state.disabled_reason}")
-    if state.next_attempt is not None and state.next_attempt - interval / 2 > now:
-        kind = f"backing off after {state.consecutive_failures} failure(s)" if state.consecutive_failures \
-            else "fetched recently"
-        return PollDecision(False, f"{kind}; next attempt {state.next_attempt.isoformat()}")
-    return PollDecision(True, "due")
 
 
 def first_poll(state: FeedState, now: datetime, interval: timedelta) -> datetime:
@@ -160,7 +141,7 @@ class Daemon:
         self._before_digest = before_digest
         self._pipeline = make_pipeline(config)
         self._mailer = make_mailer(config)
-        self._gate = asyncio.Semaphore(max(1, config.fetch.concurrency))
+        self._gate = asyncio.Semaphore(max(1, config.fetch.feed_concurrency))
         self._scheduled: dict[str, timedelta] = {}  # feed URL -> interval of its job
         self._digest_slot: tuple[time, str] | tuple[()] | None = None  # (): none, no recipients
         self._feed_tasks: set[asyncio.Task[Any]] = set()
@@ -287,13 +268,11 @@ class Daemon:
         try:
             if self._before_digest is not None:
                 await self._before_digest()
-            plan = plan_digest(self.store, self.config, self.clock())
-            if not plan.worth_sending(d.empty):
+            outcome = await deliver_digest(self.store, self.config, self._mailer, self.clock(),
+                                           offload=asyncio.to_thread)
+            if not outcome.sent:
                 log.info("digest: nothing flagged since the last one; not sent (digest.empty: skip)")
                 return False
-            message = digest_message(plan, self.config, self.clock())
-            await asyncio.to_thread(self._mailer.send, message)
-            mark_sent(self.store, plan, self.config, self.clock())
         except MonitorError as exc:  # MailError, a broken template (ConfigError), StorageError
             self._digest_failures += 1
             at = self.clock() + retry_delay(self._digest_failures)
@@ -302,7 +281,7 @@ class Daemon:
                                    name="digest (retry)", replace_existing=True, misfire_grace_time=None)
             return False
         self._digest_failures = 0
-        log.info("digest sent: %d article(s) to %s", plan.digest.article_count, ", ".join(d.to))
+        log.info("digest sent: %d article(s) to %s", outcome.plan.digest.article_count, ", ".join(d.to))
         return True
 
     # -- configuration reload -------------------------------------------------------------

@@ -1,6 +1,6 @@
-"""SQLite storage: the only module that speaks SQL.
+"""SQLite storage: the only module that speaks SQL (:mod:`.dbopen` opens the file and diagnoses it).
 
-Schema versioned with ``PRAGMA user_version`` and migrated on open; WAL mode;
+Schema versioned with ``PRAGMA user_version`` and migrated on open (not when read-only); WAL mode;
 one transaction per article, so a crash loses at most the article in flight
 and never stores one twice (articles are unique by key and by canonical URL).
 """
@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import dbopen
 from .errors import SchemaVersionError, StorageError
 from .feeds import canonical_url
 from .models import Article, FeedState, Hit, LanguageResult, TextSource, TranslationState, WatchlistMatch
@@ -102,6 +103,10 @@ _MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
+# The oldest schema a read-only store reads without migrating: version 1 lacks only an index and
+# digests.last_article_id, read as 0 (what migration 2 fills in). Raise it when a migration changes
+# what the read methods need.
+READABLE_FROM = 1
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -136,21 +141,30 @@ class StoredArticle:
 class Store:
     """A SQLite database file. Not shared between threads."""
 
-    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+    def __init__(self, path: str | Path, *, timeout: float = 30.0, read_only: bool = False) -> None:
+        """``read_only``: for commands that only read; opened with ``mode=ro`` (see :mod:`.dbopen`), never
+        migrated, and every write method raises StorageError. A missing database reads as an empty one."""
         self.path = str(path)
+        self.read_only = read_only
+        self._writes_refused = False
         try:
-            if self.path != ":memory:":
-                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            if read_only:
+                self._db, stand_in = dbopen.connect_read_only(self.path, timeout)
+            else:
+                self._db, stand_in = dbopen.connect_for_writing(self.path, timeout), False
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StorageError(f"{self.path}: not a usable SQLite database ({exc})") from exc
-        except OSError as exc:
-            raise StorageError(f"{self.path}: cannot create the database: {exc.strerror or exc}") from exc
+            if not read_only:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate(migrate=stand_in or not read_only)
+        except (sqlite3.DatabaseError, StorageError) as exc:
+            if getattr(self, "_db", None) is not None:
+                self._db.close()
+            if isinstance(exc, StorageError):
+                raise
+            raise dbopen.diagnose(self.path, exc, writing=not read_only) from exc
+        self._writes_refused = read_only
 
     def close(self) -> None:
         self._db.close()
@@ -163,7 +177,7 @@ class Store:
 
     # -- schema ---------------------------------------------------------------
 
-    def _migrate(self) -> None:
+    def _migrate(self, *, migrate: bool) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
@@ -172,6 +186,14 @@ class Store:
             )
         if version == 0 and self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
             raise StorageError(f"{self.path}: has tables but no monitor schema version; refusing to touch it")
+        if not migrate:
+            if version < READABLE_FROM:
+                raise SchemaVersionError(
+                    f"{self.path}: database schema version {version} is older than this monitor reads "
+                    f"({READABLE_FROM} or later) and cannot be migrated by a command that only reads; run "
+                    "`monitor fetch` once with write access to migrate it"
+                )
+            return  # read as it is (see READABLE_FROM)
         for number in range(version, SCHEMA_VERSION):
             with self.transaction() as db:
                 current = int(db.execute("PRAGMA user_version").fetchone()[0])
@@ -185,6 +207,8 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; SQLite's own errors (locked too long, disk full) become StorageError."""
+        if self._writes_refused:
+            raise StorageError(f"{self.path}: opened read-only (this command only reads); refusing to write")
         try:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -195,7 +219,7 @@ class Store:
                 raise
             self._db.execute("COMMIT")
         except sqlite3.OperationalError as exc:
-            raise StorageError(f"{self.path}: {exc}") from exc
+            raise dbopen.diagnose(self.path, exc, writing=True) from exc
 
     # -- feeds ----------------------------------------------------------------
 
@@ -405,7 +429,7 @@ class Store:
             covers_until=_dt(row["covers_until"]) or datetime.fromtimestamp(0, UTC),
             article_count=int(row["article_count"]),
             recipients=tuple(json.loads(row["recipients"])),
-            last_article_id=int(row["last_article_id"]),
+            last_article_id=int(dict(row).get("last_article_id", 0)),  # 0 in a version 1 schema
         )
 
     def record_digest(

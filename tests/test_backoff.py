@@ -9,8 +9,9 @@ from pathlib import Path
 from monitor.app import open_app
 from monitor.config import load_config
 from monitor.errors import FetchError, HTTPStatusError
+from monitor.feedstate import BACKOFF_CAP, after_failure
 from monitor.models import FeedState
-from monitor.pipeline import BACKOFF_CAP, FeedOutcome, next_state_after_failure
+from monitor.pipeline import FeedOutcome
 from monitor.settings import FeedConfig
 from tests.httpserver import TestServer
 from tests.test_end_to_end import run
@@ -23,7 +24,7 @@ def test_backoff_doubles_from_the_interval_and_is_capped() -> None:
     state = FeedState(url=FEED.url)
     delays = []
     for _ in range(8):
-        state = next_state_after_failure(state, FEED, FetchError("boom", url=FEED.url), NOW)
+        state = after_failure(state, FEED, FetchError("boom", url=FEED.url), NOW)
         assert state.next_attempt is not None
         delays.append(state.next_attempt - NOW)
     assert delays[:4] == [timedelta(minutes=30), timedelta(hours=1), timedelta(hours=2), timedelta(hours=4)]
@@ -32,10 +33,10 @@ def test_backoff_doubles_from_the_interval_and_is_capped() -> None:
 
 
 def test_retry_after_lengthens_the_wait_and_410_disables() -> None:
-    state = next_state_after_failure(FeedState(url=FEED.url), FEED,
+    state = after_failure(FeedState(url=FEED.url), FEED,
                                      HTTPStatusError(503, url=FEED.url, retry_after=7200), NOW)
     assert state.next_attempt == NOW + timedelta(hours=2)
-    gone = next_state_after_failure(state, FEED, HTTPStatusError(410, url=FEED.url), NOW)
+    gone = after_failure(state, FEED, HTTPStatusError(410, url=FEED.url), NOW)
     assert gone.disabled_reason and "410" in gone.disabled_reason
 
 

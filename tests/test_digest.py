@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from monitor.cli import main
 from monitor.config import load_config
+from monitor.delivery import plan_digest
 from monitor.digest import (
     Segment,
     build_digest,
@@ -25,7 +26,6 @@ from monitor.digest import (
     term_pattern,
 )
 from monitor.errors import ConfigError
-from monitor.mailer import plan_digest
 from monitor.models import Article, Hit, LanguageResult, TextSource, WatchlistMatch
 from monitor.storage import Store, StoredArticle
 from monitor.watchlists import default_watchlists

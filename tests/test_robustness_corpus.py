@@ -32,6 +32,7 @@ def test_feedparser_suite_through_the_pipeline(server: TestServer, tmp_path: Pat
         lines.append(f"  - name: '{i} {path.relative_to(root)}'\n    url: {url}\n")
     config_path = tmp_path / "feeds.yaml"
     config_path.write_text("allow_private_networks: true\nfetch:\n  fetch_pages: false\n  concurrency: 16\n"
+                           "  feed_concurrency: 16\n"
                            "translation:\n  enabled: false\nfeeds:\n" + "".join(lines))
     config = load_config(config_path)
 

@@ -24,6 +24,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from monitor.app import App, build_mailer, open_app
 from monitor.config import Config, load_config
+from monitor.feedstate import feed_due
 from monitor.models import FeedState
 from monitor.pipeline import FeedOutcome
 from monitor.scheduler import (
@@ -34,7 +35,6 @@ from monitor.scheduler import (
     FEED_JOB,
     Daemon,
     digest_due,
-    feed_due,
     first_poll,
     jitter_for,
     last_digest_slot,

@@ -1,0 +1,82 @@
+"""The one digest delivery path: plan the digest from the store, send it, and only then record
+it as sent, all with one ``now`` (the period it covers, the mail's Date and ``sent_at`` agree).
+`monitor digest --send` and the daemon both call :func:`deliver_digest`; the daemon passes
+``asyncio.to_thread`` so the blocking SMTP exchange leaves its event loop free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Protocol
+
+from .config import Config
+from .digest import Digest, RenderedDigest, build_digest, render_digest
+from .mailer import build_message
+from .storage import Store
+
+
+class Sender(Protocol):
+    """What sends a message: :class:`monitor.mailer.Mailer`, or anything with its ``send``."""
+
+    def send(self, message: EmailMessage) -> None: ...
+
+
+Offload = Callable[[Callable[[EmailMessage], None], EmailMessage], Awaitable[None]]
+
+
+async def inline(send: Callable[[EmailMessage], None], message: EmailMessage) -> None:
+    """Send in the calling thread (a command line run has nothing else to do meanwhile)."""
+    send(message)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPlan:
+    """A rendered digest and what to record once it is sent."""
+
+    digest: Digest
+    rendered: RenderedDigest
+    last_article_id: int
+    covers_until: datetime
+
+    def worth_sending(self, empty: str) -> bool:
+        """False for an empty digest when the config says ``empty: skip``."""
+        return not self.digest.empty or empty == "send"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOutcome:
+    plan: DigestPlan
+    sent: bool  # False: empty and ``digest.empty: skip``
+    message_id: str | None = None
+
+
+def plan_digest(store: Store, config: Config, now: datetime) -> DigestPlan:
+    """Everything flagged since the last digest that was sent, grouped and rendered; marks nothing."""
+    last = store.last_digest()
+    upto, articles = store.flagged_after(last.last_article_id if last else 0)
+    names = {f.url: f.name for f in config.feeds}
+    enabled = {f.url for f in config.enabled_feeds}
+    failing = [r for r in store.failing_feeds() if r.state.url in enabled]
+    digest = build_digest(articles, failing, now=now, since=last.sent_at if last else None,
+                          timezone=config.digest.timezone, feed_names=names, watchlists=config.watchlists)
+    rendered = render_digest(digest, subject=config.digest.subject, templates=config.digest.templates)
+    return DigestPlan(digest=digest, rendered=rendered, last_article_id=upto, covers_until=now)
+
+
+async def deliver_digest(
+    store: Store, config: Config, sender: Sender, now: datetime, *, offload: Offload = inline
+) -> DigestOutcome:
+    """Plan, send, and only then record the digest as sent. A MailError from ``sender``
+    propagates with nothing recorded, so the same articles go into the next attempt."""
+    plan = plan_digest(store, config, now)
+    if not plan.worth_sending(config.digest.empty):
+        return DigestOutcome(plan=plan, sent=False)
+    message = build_message(plan.rendered.subject, plan.rendered.text, plan.rendered.html,
+                            sender=config.digest.sender, to=config.digest.to, now=now)
+    await offload(sender.send, message)
+    store.record_digest(sent_at=now, covers_until=plan.covers_until, article_count=plan.digest.article_count,
+                        recipients=config.digest.to, last_article_id=plan.last_article_id)
+    return DigestOutcome(plan=plan, sent=True, message_id=str(message["Message-ID"]))
