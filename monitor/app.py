@@ -3,7 +3,6 @@ detector, the translator, the mailer and the clock are built."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -17,8 +16,9 @@ from .config import Config
 from .fetching import Fetcher, Resolver, build_client, system_resolver
 from .language import LanguageDetector
 from .mailer import Mailer
-from .pipeline import DailyNotice, Pipeline, TranslationSummary, translate_pending
+from .pipeline import Pipeline
 from .storage import Store
+from .translating import BackgroundTranslator, TranslationSummary, translate_pending
 from .translation import Translator
 
 Clock = Callable[[], datetime]
@@ -111,70 +111,10 @@ def build_mailer(config: Config, password: str | None) -> Mailer:
     return Mailer(config.digest.smtp, password)
 
 
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("background translation failed", exc_info=task.exception())
+def build_background_translator(config: Config, clock: Clock = system_clock) -> BackgroundTranslator:
+    """The daemon's translator thread, with its own store connection and models."""
+    def open_parts() -> tuple[Store, Translator]:
+        store = open_store(config)
+        return store, build_translator(config, store)
 
-
-class BackgroundTranslator:
-    """Runs :func:`translate_pending` in one worker thread, so the daemon's event loop keeps
-    polling feeds while the model works. The thread has its own store connection (SQLite
-    connections stay on their thread) and its own translator (models stay loaded between runs);
-    calls queue up one after the other."""
-
-    def __init__(self, config: Config, clock: Clock = system_clock) -> None:
-        self._config = config
-        self._notice = DailyNotice(clock)  # "no model for sv->en" once a day, not after every poll
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-translate")
-        self._store: Store | None = None
-        self._translator: Translator | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._again = False
-        self.runs = 0  # translation runs done, for tests and logs
-
-    def _work(self) -> TranslationSummary:
-        self.runs += 1
-        if self._store is None:
-            self._store = open_store(self._config)
-            self._translator = build_translator(self._config, self._store)
-        assert self._translator is not None
-        return translate_pending(self._store, self._translator, self._config.translation, notice=self._notice)
-
-    async def run(self) -> TranslationSummary:
-        """Translate now (after any run in flight) and wait for it."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._work)
-
-    def request(self) -> None:
-        """Ask for a run without waiting: requests that arrive while one runs merge into one more run."""
-        if self._task is not None and not self._task.done():
-            self._again = True
-            return
-        self._task = asyncio.create_task(self._runs())
-        self._task.add_done_callback(_log_failure)
-
-    async def drain(self) -> None:
-        """Wait until requested runs are done."""
-        if self._task is not None:
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _runs(self) -> None:
-        while True:
-            self._again = False
-            await self.run()
-            if not self._again:
-                return
-
-    async def aclose(self) -> None:
-        """Stop: a batch in the model's hands is finished (each article is its own transaction)."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        await asyncio.to_thread(self.close)
-
-    def close(self) -> None:
-        def close_store() -> None:
-            if self._store is not None:
-                self._store.close()
-
-        self._executor.submit(close_store)
-        self._executor.shutdown(wait=True)
+    return BackgroundTranslator(open_parts, config.translation, clock)

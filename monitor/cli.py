@@ -15,7 +15,8 @@ from .app import build_detector, build_translator, open_app, open_store
 from .config import DEFAULT_CONFIG, Config, load_config
 from .errors import ConfigError, MonitorError
 from .export import write_csv, write_jsonl
-from .pipeline import FeedOutcome, PassSummary, TranslationSummary, translate_pending
+from .pipeline import FeedOutcome, PassSummary
+from .translating import TranslationSummary, translate_pending
 from .translation import install_hint
 
 EXIT_CONFIG = 2
@@ -354,7 +355,7 @@ def run_command(ctx: Context) -> None:
     import dataclasses
     import os
 
-    from .app import BackgroundTranslator, build_mailer, system_clock
+    from .app import build_background_translator, build_mailer, system_clock
     from .mailer import PASSWORD_ENV
     from .scheduler import Daemon
 
@@ -364,7 +365,7 @@ def run_command(ctx: Context) -> None:
         logging.getLogger("monitor").setLevel(logging.INFO)  # a daemon says what it does
 
     async def serve() -> None:
-        background = BackgroundTranslator(config, system_clock)
+        background = build_background_translator(config, system_clock)
         try:
             async with open_app(config) as app:
                 async def after_feed(outcome: FeedOutcome) -> None:

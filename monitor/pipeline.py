@@ -12,20 +12,19 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from .errors import FeedParseError, FetchError, MonitorError, TranslationError
+from .errors import FeedParseError, FetchError, MonitorError
 from .extraction import choose_text, decode_html, extract
 from .feeds import parse_feed
 from .feedstate import after_failure, after_success
 from .fetching import Fetcher
 from .language import LanguageDetector
 from .models import Article, Extracted, FeedEntry, FeedState, TranslationState
-from .settings import FeedConfig, FetchSettings, TranslationSettings
+from .settings import FeedConfig, FetchSettings
 from .storage import Store
-from .translation import Translator, install_hint
 from .watchlists import Watchlist, match
 
 log = logging.getLogger(__name__)
@@ -253,71 +252,3 @@ class Pipeline:
 
 def _extract_page(content: bytes, headers: dict[str, str], url: str) -> Extracted:
     return extract(decode_html(content, headers), url)
-
-
-# -- translation, after matching ------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TranslationSummary:
-    translated: int = 0
-    unavailable: int = 0
-    missing_pairs: tuple[str, ...] = ()  # languages with no model, e.g. ("sv",)
-
-
-class DailyNotice:
-    """Says yes once per key per day: for warnings a daemon would otherwise repeat on every poll
-    (a missing model is noticed after every feed with new articles). The day is the UTC date of
-    ``clock()``; a fresh instance (a new process) says yes again."""
-
-    def __init__(self, clock: Callable[[], datetime]) -> None:
-        self._clock = clock
-        self._last: dict[str, date] = {}
-
-    def first_today(self, key: str) -> bool:
-        today = self._clock().astimezone(UTC).date()
-        if self._last.get(key) == today:
-            return False
-        self._last[key] = today
-        return True
-
-
-def translate_pending(
-    store: Store, translator: Translator, settings: TranslationSettings, *, articles_per_batch: int = 32,
-    notice: DailyNotice | None = None,
-) -> TranslationSummary:
-    """Translate what is pending (or was unavailable, in case a model has been installed since).
-
-    Titles of every non-English article; bodies of flagged ones (all, with translate_all).
-    Runs after articles are stored and matched, so flags never wait on translation. A language
-    with no model is noted in one log line with the command that installs it; a model that
-    fails is logged and the other languages go on. With a ``notice`` (the daemon's), the missing
-    model is a warning once per language per day, else a debug line.
-    """
-    translated, unavailable, missing = 0, 0, []
-    for language, ids in sorted(store.translation_queue().items()):
-        if not translator.can_translate(language):
-            missing.append(language)
-            waiting = store.mark_untranslatable(language)
-            unavailable += waiting
-            level = logging.WARNING if notice is None or notice.first_today(f"model:{language}") else logging.DEBUG
-            log.log(level, "no translation model for %s->en (%d article(s) wait); %s",
-                    language, waiting, install_hint(language))
-            continue
-        done = 0
-        try:
-            for start in range(0, len(ids), articles_per_batch):
-                batch = [store.article(i) for i in ids[start:start + articles_per_batch]]
-                texts: list[str] = []
-                for stored in batch:
-                    wants_body = settings.translate_all or stored.article.flagged
-                    texts += [stored.article.title, stored.article.text if wants_body else ""]
-                out = translator.translate(texts, language)
-                for i, stored in enumerate(batch):
-                    title_en, body_en = out[2 * i], out[2 * i + 1]
-                    store.set_translation(stored.id, TranslationState.DONE, title_en, body_en or None)
-                    done += 1
-        except TranslationError as exc:  # ModelUnavailableError included: removed meanwhile
-            log.error("translating %s failed: %s; %d article(s) still wait", language, exc, len(ids) - done)
-        translated += done
-    return TranslationSummary(translated=translated, unavailable=unavailable, missing_pairs=tuple(missing))

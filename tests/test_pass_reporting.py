@@ -15,8 +15,8 @@ import pytest
 
 from monitor.app import build_mailer, open_app
 from monitor.config import load_config
-from monitor.pipeline import DailyNotice
 from monitor.scheduler import Daemon
+from monitor.translating import DailyNotice
 from tests import seedsite
 from tests.conftest import REPO
 from tests.httpserver import TestServer

@@ -86,7 +86,7 @@ def test_background_translation_leaves_the_event_loop_free(
 ) -> None:
     import asyncio
 
-    from monitor.app import BackgroundTranslator
+    from monitor.app import build_background_translator
     from monitor.config import load_config
 
     config_path = write_config(tmp_path, site, "translation:\n  enabled: false\n")
@@ -96,7 +96,7 @@ def test_background_translation_leaves_the_event_loop_free(
     config = load_config(config_path)
 
     async def main() -> tuple[int, int, int]:
-        background = BackgroundTranslator(config)
+        background = build_background_translator(config)
         ticks = 0
 
         async def ticker() -> None:
