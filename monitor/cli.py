@@ -294,7 +294,11 @@ def eval_command(ctx: Context, labelled: Path, floors: Path | None) -> None:
                       else _default_watchlists())
     click.echo(format_report(report))
     if floors is not None:
-        problems = check_floors(report, json.loads(floors.read_text(encoding="utf-8")))
+        try:
+            wanted = json.loads(floors.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"not valid JSON: {exc}", path=str(floors)) from exc
+        problems = check_floors(report, wanted)
         for p in problems:
             click.echo(f"BELOW FLOOR: {p}", err=True)
         if problems:

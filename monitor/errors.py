@@ -7,9 +7,18 @@ and is allowed to propagate loudly.
 
 from __future__ import annotations
 
+from .sanitize import strip_controls
+
 
 class MonitorError(Exception):
-    """Base class of every error this package raises on purpose."""
+    """Base class of every error this package raises on purpose.
+
+    Messages often quote what a server or a feed sent (a redirect target, a parser's complaint):
+    control characters are stripped from them here, once, so no error text carries a terminal
+    escape or a bell into the store, the logs, the export or the digest."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(strip_controls(a) if isinstance(a, str) else a for a in args))
 
 
 # -- configuration -----------------------------------------------------------
@@ -46,6 +55,10 @@ class ConfigError(MonitorError):
 
 class WatchlistError(ConfigError):
     """A watchlist definition is invalid."""
+
+
+class LabelledSetError(MonitorError):
+    """A labelled evaluation set (JSON Lines) is malformed; the message names file and line."""
 
 
 # -- network -----------------------------------------------------------------

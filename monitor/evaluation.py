@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, LabelledSetError
 from monitor.language import LanguageDetector
 from monitor.models import Hit
 from monitor.watchlists import Watchlist, match
@@ -113,23 +113,26 @@ class EvalReport:
 
 
 def _read_rows(path: Path) -> list[dict[str, object]]:
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise LabelledSetError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     rows: list[dict[str, object]] = []
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not valid JSON: {exc.msg}") from exc
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{number}: expected a JSON object")
-            for key in ("id", "lang", "label"):
-                if not isinstance(row.get(key), str):
-                    raise ValueError(f"{path}:{number}: missing or non-string {key!r}")
-            if row["label"] not in LABELS:
-                raise ValueError(f"{path}:{number}: label {row['label']!r} is not one of {', '.join(LABELS)}")
-            rows.append(row)
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LabelledSetError(f"{path}:{number}: not valid JSON: {exc.msg}") from exc
+        if not isinstance(row, dict):
+            raise LabelledSetError(f"{path}:{number}: expected a JSON object")
+        for key in ("id", "lang", "label"):
+            if not isinstance(row.get(key), str):
+                raise LabelledSetError(f"{path}:{number}: missing or non-string {key!r}")
+        if row["label"] not in LABELS:
+            raise LabelledSetError(f"{path}:{number}: label {row['label']!r} is not one of {', '.join(LABELS)}")
+        rows.append(row)
     return rows
 
 

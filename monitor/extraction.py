@@ -15,6 +15,7 @@ from charset_normalizer import from_bytes
 
 from .errors import ExtractionError
 from .models import Extracted, FeedEntry, TextSource
+from .sanitize import strip_controls
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
@@ -183,13 +184,13 @@ def extract(html: str, url: str | None = None) -> Extracted:
         raise ExtractionError(f"trafilatura failed on {url}: {type(exc).__name__}: {exc}") from exc
     if doc is None or isinstance(doc, dict):
         raise ExtractionError(f"no article text found ({url})")
-    text = _tidy(str(doc.text or ""))
+    text = _tidy(strip_controls(str(doc.text or "")))  # page text enters here: no ESC, BEL, NUL (sanitize.py)
     if not text:
         raise ExtractionError(f"no article text found ({url})")
     return Extracted(
         text=text,
         source=TextSource.PAGE,
-        title=str(doc.title).strip() if doc.title else None,
+        title=(strip_controls(str(doc.title)).strip() or None) if doc.title else None,
         canonical_url=str(doc.url) if doc.url else None,
         language=str(doc.language) if doc.language else None,
     )

@@ -12,14 +12,13 @@ import calendar
 import codecs
 import hashlib
 import html
-import json
 import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 import feedparser
 from dateutil import parser as dateparser
@@ -33,7 +32,9 @@ from .extraction import (
     html_to_text,
     utf8_with_a_few_bad_bytes,
 )
+from .jsonfeed import read_json_feed
 from .models import FeedEntry, ParsedFeed
+from .sanitize import strip_controls
 
 _TRACKING_PARAMS = re.compile(
     r"^(utm_[a-z]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|ocid|cmpid|at_medium|at_campaign|ref|ref_src|spm|xtor|"
@@ -56,6 +57,16 @@ _REPAIR = "-repair"
 # before any XML parser sees the bytes.
 _ENTITY_DECL = re.compile(rb"<!ENTITY\s+(%\s*)?[^\s>]+\s+([^>]*)>", re.I)
 _MAX_ENTITY_DECLS = 32
+_ENTITY_HEAD = 262144
+_URL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# BOMs and the "<?" of an XML declaration in charsets that are not ASCII-compatible
+_UNICODE_PREFIXES = ((codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF16_BE, "utf-16"),
+                     (codecs.BOM_UTF16_LE, "utf-16"), (b"\x4c\x6f\xa7\x94", "cp037"))
+_ZERO_PATTERNS: dict[tuple[bool, ...], str] = {  # which of the first four bytes are zero
+    (True, True, True, False): "utf-32-be", (False, True, True, True): "utf-32-le",
+    (True, False, True, False): "utf-16-be", (False, True, False, True): "utf-16-le"}
+# ASCII markup, and "<" as UTF-7 writes it: a charset that reads these bytes otherwise needs decoding
+_PROBE = b"<!ENTITY % x SYSTEM \"&y;\"> +ADw-"
 
 
 def canonical_url(url: str) -> str:
@@ -80,8 +91,8 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
         raise FeedParseError("empty body", url=url)
     if content.lstrip()[:1] == b"{":
         return _parse_json_feed(content, url)
-    _refuse_dangerous_entities(content, url)
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    _refuse_dangerous_entities(content, url, response_headers)
     response_headers.setdefault("content-location", url)
     guessed = sniff_undeclared_charset(content, response_headers)
     if guessed is not None and guessed.endswith(_REPAIR):
@@ -93,7 +104,7 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
     parsed: Any = feedparser.parse(content, response_headers=response_headers, sanitize_html=True,
                                    resolve_relative_uris=True)
     bozo = parsed.get("bozo_exception")
-    bozo_text = f"{type(bozo).__name__}: {bozo}" if bozo is not None else None
+    bozo_text = strip_controls(f"{type(bozo).__name__}: {bozo}") if bozo is not None else None
     entries_raw = parsed.get("entries") or []
     version = parsed.get("version") or ""
     if not entries_raw and not version:
@@ -112,7 +123,7 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
         try:
             entry = _entry(raw, url)
         except (ValueError, TypeError, KeyError, OverflowError) as exc:
-            problems.append(f"entry {index}: {type(exc).__name__}: {exc}")
+            problems.append(strip_controls(f"entry {index}: {type(exc).__name__}: {exc}"))
             continue
         if entry is None:
             problems.append(f"entry {index}: empty (no id, link, title or text); skipped")
@@ -125,8 +136,9 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
         bozo_text = None
     return ParsedFeed(
         url=url,
-        title=_clean(str(feed_meta.get("title", ""))),
-        language=(str(feed_meta.get("language")) or None) if feed_meta.get("language") else None,
+        title=_clean(strip_controls(str(feed_meta.get("title", "")))),
+        language=(strip_controls(str(feed_meta.get("language"))).strip() or None) if feed_meta.get("language")
+        else None,
         entries=_with_identity(entries),
         bozo=bozo_text,
         problems=tuple(problems),
@@ -134,39 +146,19 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
 
 
 def _parse_json_feed(content: bytes, url: str) -> ParsedFeed:
-    """JSON Feed 1.0/1.1 (https://jsonfeed.org), which this feedparser release does not read."""
-    try:
-        data = json.loads(content.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FeedParseError(f"not a feed (invalid JSON: {exc})", url=url) from None
-    if not isinstance(data, dict) or "jsonfeed.org" not in str(data.get("version", "")):
-        raise FeedParseError("not a feed (JSON without a jsonfeed.org version)", url=url)
-    items = data.get("items")
+    """JSON Feed (jsonfeed.py reads it into entries of feedparser's shape)."""
+    data = read_json_feed(content, url)
     entries: list[FeedEntry] = []
-    problems: list[str] = []
+    problems = list(data.problems)
     seen: set[str] = set()
-    for index, item in enumerate(items if isinstance(items, list) else []):
-        if not isinstance(item, dict):
-            problems.append(f"item {index}: not an object; skipped")
-            continue
-        link = next((str(item[k]) for k in ("url", "external_url") if isinstance(item.get(k), str)), None)
-        raw = {
-            "id": item.get("id") if isinstance(item.get("id"), (str, int)) else None,
-            "link": urljoin(url, link) if link else None,
-            "title": item.get("title") if isinstance(item.get("title"), str) else "",
-            "summary": item.get("summary") if isinstance(item.get("summary"), str) else "",
-            "content": [{"value": item[k]} for k in ("content_html", "content_text") if isinstance(item.get(k), str)],
-            "published": item.get("date_published") or item.get("date_modified"),
-        }
+    for index, raw in enumerate(data.entries):
         entry = _entry(raw, url)
         if entry is None:
             problems.append(f"item {index}: empty (no id, link, title or text); skipped")
         elif entry.key not in seen:
             seen.add(entry.key)
             entries.append(entry)
-    language = data.get("language")
-    return ParsedFeed(url=url, title=_clean(str(data.get("title", ""))),
-                      language=language if isinstance(language, str) else None,
+    return ParsedFeed(url=url, title=_clean(data.title), language=data.language,
                       entries=_with_identity(entries), problems=tuple(problems))
 
 
@@ -225,8 +217,57 @@ def _decodes(content: bytes, codec: str) -> bool:
     return True
 
 
-def _refuse_dangerous_entities(content: bytes, url: str) -> None:
-    head = content[:262144]
+def _refuse_dangerous_entities(content: bytes, url: str, headers: Mapping[str, str]) -> None:
+    """Refuse external, parameter and nested entity declarations, in the bytes as they are and
+    in every charset that is not ASCII-compatible and that the feed's BOM, byte pattern, HTTP
+    charset or XML declaration names (UTF-16, UTF-32, EBCDIC, UTF-7): a billion laughs in UTF-16
+    has no "<!ENTITY" in its bytes, but feedparser decodes it before parsing."""
+    head = content[:_ENTITY_HEAD]
+    _check_entity_declarations(head, url)
+    for codec in _ascii_incompatible_codecs(head, headers):
+        _check_entity_declarations((_decoded(head, codec) or "").encode("utf-8", "replace"), url)
+
+
+def _ascii_incompatible_codecs(head: bytes, headers: Mapping[str, str]) -> list[str]:
+    """The charsets the feed names (BOM or byte pattern, HTTP charset, XML declaration) in which
+    its markup is not plain ASCII bytes."""
+    sniffed = next((codec for prefix, codec in _UNICODE_PREFIXES if head.startswith(prefix)), None)
+    if sniffed is None and len(head) >= 4 and not head.startswith(codecs.BOM_UTF8):
+        # XML spec appendix F, for documents without a BOM: "<" (or white space) is 00 3C in
+        # UTF-16BE, 3C 00 in UTF-16LE, 00 00 00 3C and 3C 00 00 00 in UTF-32
+        sniffed = _ZERO_PATTERNS.get(tuple(b == 0 for b in head[:4]))
+    names = [sniffed] if sniffed else []
+    declared = HEADER_CHARSET.search(headers.get("content-type", ""))
+    if declared:
+        names.append(declared.group(1))
+    prolog = (_decoded(head[:1024], sniffed) or "").encode("utf-8", "replace") if sniffed else head[:1024]
+    xml_decl = _XML_ENCODING.search(prolog)
+    if xml_decl:
+        names.append(xml_decl.group(1).decode("ascii"))
+    found: list[str] = []
+    for name in names:
+        codec = _known_codec(name)
+        if codec and codec not in found and _decoded(_PROBE, codec) != _PROBE.decode("ascii"):
+            found.append(codec)
+    return found
+
+
+def _decoded(content: bytes, codec: str) -> str | None:
+    try:
+        return content.decode(codec, "ignore")
+    except (UnicodeError, LookupError, ValueError, TypeError):
+        return None  # a codec that refuses these bytes even when told to ignore errors (idna, ...)
+
+
+def _known_codec(name: str) -> str | None:
+    try:
+        info = codecs.lookup(name.strip().strip("\"'"))
+    except (LookupError, ValueError):
+        return None
+    return info.name if getattr(info, "_is_text_encoding", True) else None
+
+
+def _check_entity_declarations(head: bytes, url: str) -> None:
     if b"<!ENTITY" not in head.upper():
         return
     decls = _ENTITY_DECL.findall(head)
@@ -255,12 +296,12 @@ def discover_feed_links(content: bytes, base_url: str) -> list[str]:
 
 def _entry(raw: Any, feed_url: str) -> FeedEntry | None:
     link = _link(raw)
-    title = _clean(html_to_text(str(raw.get("title", "") or "")))
-    guid = str(raw.get("id", "") or "").strip()
-    summary = html_to_text(str(raw.get("summary", "") or ""))
+    title = _clean(_text(raw.get("title")))
+    guid = strip_controls(str(raw.get("id", "") or "")).strip()
+    summary = _text(raw.get("summary"))
     content = ""
     for block in raw.get("content") or []:
-        text = html_to_text(str(block.get("value", "") or ""))
+        text = _text(block.get("value"))
         if len(text) > len(content):
             content = text
     published = _date(raw)
@@ -275,7 +316,7 @@ def _entry(raw: Any, feed_url: str) -> FeedEntry | None:
         key = "hash:" + hashlib.sha256(basis.encode()).hexdigest()[:32]
     else:
         return None
-    author = str(raw.get("author", "") or "").strip() or None
+    author = _clean(strip_controls(str(raw.get("author", "") or ""))) or None
     return FeedEntry(
         feed_url=feed_url,
         key=key,
@@ -286,6 +327,12 @@ def _entry(raw: Any, feed_url: str) -> FeedEntry | None:
         published=published,
         author=author,
     )
+
+
+def _text(value: object) -> str:
+    """Plain text of a feed's field: control characters out (feed text enters the monitor here,
+    see sanitize.py), then the markup; html_to_text drops control characters' entities itself."""
+    return html_to_text(strip_controls(str(value or "")))
 
 
 def _link(raw: Any) -> str | None:
@@ -300,7 +347,9 @@ def _link(raw: Any) -> str | None:
     if raw.get("guidislink") and guid:
         candidates.append(guid)
     for candidate in candidates:
-        candidate = candidate.strip()
+        # as browsers read a URL: tab and newlines inside are dropped, other controls percent-encoded
+        candidate = _URL_CONTROL.sub(lambda m: "" if m.group(0) in "\t\n\r" else quote(m.group(0)),
+                                     candidate.strip())
         try:
             parts = urlsplit(candidate)
             _ = parts.port  # raises on a port that is not a number in range

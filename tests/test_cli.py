@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import click
+import pytest
 from click.testing import CliRunner
 
 from monitor.cli import main
@@ -71,3 +72,22 @@ def test_eval_command_on_a_small_labelled_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--config", str(tmp_path / "none.yaml"), "eval", str(labelled),
                                        "--floors", str(floors)])
     assert result.exit_code == 1
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b'{"id": "a", "lang": "en", "label": "yes"}\n{"id": "b", "lang": \n', "bad.jsonl:2: not valid JSON"),
+    (b'{"id": "a", "lang": "en", "label": "maybe"}\n', "bad.jsonl:1: label 'maybe' is not one of"),
+    (b'["not", "an", "object"]\n', "bad.jsonl:1: expected a JSON object"),
+    (b"\xff\xfe\x00binary", "bad.jsonl: not UTF-8 text"),
+])
+def test_eval_on_a_malformed_labelled_file_is_one_line_naming_file_and_line(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(content)
+    out = subprocess.run([sys.executable, "-m", "monitor", "--config", str(tmp_path / "none.yaml"), "eval", str(bad)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    [line] = out.stderr.strip().splitlines()
+    assert message in line, line
