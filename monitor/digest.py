@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from .errors import ConfigError
-from .feeds import canonical_url
 from .language import fold_table
 from .models import Hit, WatchlistMatch
 from .storage import FeedRow, StoredArticle
+from .urls import canonical_url
 from .watchlists import Watchlist
 
 HTML_TEMPLATE = "digest.html.j2"

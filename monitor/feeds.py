@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import feedparser
 from dateutil import parser as dateparser
@@ -35,12 +35,8 @@ from .extraction import (
 from .jsonfeed import read_json_feed
 from .models import FeedEntry, ParsedFeed
 from .sanitize import strip_controls
+from .urls import canonical_url
 
-_TRACKING_PARAMS = re.compile(
-    r"^(utm_[a-z]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|ocid|cmpid|at_medium|at_campaign|ref|ref_src|spm|xtor|"
-    r"ito|mkt_tok|_hsenc|_hsmi|igshid|wt\.mc_id|wt_mc|rss|from_rss|src)$",
-    re.I,
-)
 _FEED_LINK = re.compile(
     rb"<link[^>]+type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.I
 )
@@ -67,22 +63,6 @@ _ZERO_PATTERNS: dict[tuple[bool, ...], str] = {  # which of the first four bytes
     (True, False, True, False): "utf-16-be", (False, True, False, True): "utf-16-le"}
 # ASCII markup, and "<" as UTF-7 writes it: a charset that reads these bytes otherwise needs decoding
 _PROBE = b"<!ENTITY % x SYSTEM \"&y;\"> +ADw-"
-
-
-def canonical_url(url: str) -> str:
-    """Normalise a link for identity: http and https, "www." or not, a trailing slash or not, tracking
-    parameters and the fragment all name the same article."""
-    parts = urlsplit(url.strip())
-    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                             if not _TRACKING_PARAMS.match(k)))
-    netloc = parts.netloc.lower()
-    if netloc.endswith(":80") and parts.scheme == "http":
-        netloc = netloc[:-3]
-    if netloc.endswith(":443") and parts.scheme == "https":
-        netloc = netloc[:-4]
-    netloc = netloc.removeprefix("www.")
-    path = parts.path.rstrip("/") or "/"
-    return urlunsplit(("http", netloc, path, query, ""))
 
 
 def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:

@@ -18,8 +18,8 @@ from typing import Any
 
 from . import dbopen
 from .errors import SchemaVersionError, StorageError
-from .feeds import canonical_url
 from .models import Article, FeedState, Hit, LanguageResult, TextSource, TranslationState, WatchlistMatch
+from .urls import canonical_url
 
 _MIGRATIONS: tuple[str, ...] = (
     # 1: the core pipeline

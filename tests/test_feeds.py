@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from monitor.errors import FeedParseError
-from monitor.feeds import canonical_url, discover_feed_links, parse_feed
+from monitor.feeds import discover_feed_links, parse_feed
+from monitor.urls import canonical_url
 from tests import seedsite
 from tests.conftest import DATA, require_shared
 
