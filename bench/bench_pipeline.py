@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from monitor.app import open_app  # noqa: E402
 from monitor.config import load_config  # noqa: E402
-from monitor.extraction import decode_html, extract  # noqa: E402
+from monitor.decoding import decode_html  # noqa: E402
+from monitor.extraction import extract  # noqa: E402
 from monitor.language import LanguageDetector  # noqa: E402
 from monitor.storage import Store  # noqa: E402
 from monitor.watchlists import default_watchlists, match  # noqa: E402

@@ -9,7 +9,6 @@ canonical link, else a hash of title and date.
 from __future__ import annotations
 
 import calendar
-import codecs
 import hashlib
 import html
 import re
@@ -23,16 +22,10 @@ from urllib.parse import quote, urljoin, urlsplit
 import feedparser
 from dateutil import parser as dateparser
 
+from .decoding import REPAIR, ascii_incompatible_codecs, decode_lenient, sniff_undeclared_charset
 from .errors import FeedParseError
-from .extraction import (
-    HEADER_CHARSET,
-    LEGACY_SUPERSETS,
-    decode_declared,
-    detect_charset,
-    html_to_text,
-    utf8_with_a_few_bad_bytes,
-)
 from .jsonfeed import read_json_feed
+from .markup import html_to_text
 from .models import FeedEntry, ParsedFeed
 from .sanitize import strip_controls
 from .urls import canonical_url
@@ -40,13 +33,10 @@ from .urls import canonical_url
 _FEED_LINK = re.compile(
     rb"<link[^>]+type=[\"']application/(?:rss|atom)\+xml[\"'][^>]*>", re.I
 )
-_XML_ENCODING = re.compile(rb"<\?xml[^>]*encoding=[\"']([A-Za-z0-9_.:-]+)[\"']", re.I)
 _HREF = re.compile(rb"href=[\"']([^\"']+)[\"']", re.I)
 # feedparser complaints that still leave a usable feed
 _GLOBAL_ID = re.compile(r"^(https?://[^/\s]+/\S|urn:|tag:[^,\s]+,\d{4}|uuid:)", re.I)
 _HARMLESS_BOZO = ("CharacterEncodingOverride", "NonXMLContentType")
-# sniff_undeclared_charset's "<codec>-repair": bytes in that charset with a few bad ones, to be replaced
-_REPAIR = "-repair"
 
 # Entity declarations in a feed's DTD: simple internal ones are allowed; external
 # ones (SYSTEM/PUBLIC: file reads, network) and nested ones (billion laughs) are refused
@@ -55,14 +45,6 @@ _ENTITY_DECL = re.compile(rb"<!ENTITY\s+(%\s*)?[^\s>]+\s+([^>]*)>", re.I)
 _MAX_ENTITY_DECLS = 32
 _ENTITY_HEAD = 262144
 _URL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-# BOMs and the "<?" of an XML declaration in charsets that are not ASCII-compatible
-_UNICODE_PREFIXES = ((codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF16_BE, "utf-16"),
-                     (codecs.BOM_UTF16_LE, "utf-16"), (b"\x4c\x6f\xa7\x94", "cp037"))
-_ZERO_PATTERNS: dict[tuple[bool, ...], str] = {  # which of the first four bytes are zero
-    (True, True, True, False): "utf-32-be", (False, True, True, True): "utf-32-le",
-    (True, False, True, False): "utf-16-be", (False, True, False, True): "utf-16-le"}
-# ASCII markup, and "<" as UTF-7 writes it: a charset that reads these bytes otherwise needs decoding
-_PROBE = b"<!ENTITY % x SYSTEM \"&y;\"> +ADw-"
 
 
 def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
@@ -75,8 +57,8 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
     _refuse_dangerous_entities(content, url, response_headers)
     response_headers.setdefault("content-location", url)
     guessed = sniff_undeclared_charset(content, response_headers)
-    if guessed is not None and guessed.endswith(_REPAIR):
-        content = content.decode(guessed.removesuffix(_REPAIR), "replace").encode("utf-8")
+    if guessed is not None and guessed.endswith(REPAIR):
+        content = content.decode(guessed.removesuffix(REPAIR), "replace").encode("utf-8")
         guessed = "utf-8"
     if guessed:
         media = response_headers.get("content-type", "application/xml").split(";", 1)[0].strip() or "application/xml"
@@ -150,53 +132,6 @@ def _with_identity(entries: list[FeedEntry]) -> tuple[FeedEntry, ...]:
     )
 
 
-def sniff_undeclared_charset(content: bytes, headers: Mapping[str, str]) -> str | None:
-    """The charset of a feed whose declared (or undeclared) encoding does not decode it, else None
-    ("<codec>-repair", e.g. "utf-8-repair" or "gb18030-repair": that charset with a few invalid
-    bytes, to be replaced).
-
-    feedparser honours a BOM, the HTTP charset and the XML declaration, and maps GB2312 to
-    GB18030 itself; what it cannot do is read a Big5 or GBK feed that declares nothing (or
-    declares UTF-8 wrongly): it falls back to windows-1252 and the text is mojibake. Here
-    such bytes get a detected charset, passed to feedparser as the HTTP charset. A declared
-    charset with a few bad bytes stays declared (those bytes replaced); it is dropped only when
-    it plainly does not fit (see extraction.decode_declared).
-    """
-    head = content[:4]
-    if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
-        return None
-    declared = HEADER_CHARSET.search(headers.get("content-type", ""))
-    xml_decl = _XML_ENCODING.search(content[:300])
-    name = (declared.group(1) if declared else None) or (xml_decl.group(1).decode("ascii") if xml_decl else None)
-    declared_utf8 = name is not None and name.lower().replace("_", "-") in ("utf-8", "utf8")
-    if name is not None and not declared_utf8:
-        try:
-            content.decode(name)
-            return None  # a legacy charset was declared and fits: feedparser applies it
-        except (LookupError, UnicodeDecodeError):
-            superset = LEGACY_SUPERSETS.get(name.lower())
-            if superset is not None and _decodes(content, superset):
-                return superset  # GBK bytes in a "GB2312" feed, HKSCS in a "Big5" one
-            if not _decodes(content, "utf-8") and decode_declared(content, superset or name) is not None:
-                # a few bad bytes do not void the declaration (it is dropped only when it plainly
-                # does not fit): decoded as declared (its superset), those bytes replaced
-                return f"{superset or name}{_REPAIR}"
-    if _decodes(content, "utf-8"):
-        return None
-    if (declared_utf8 and decode_declared(content, "utf-8") is not None) or utf8_with_a_few_bad_bytes(content):
-        return f"utf-8{_REPAIR}"  # UTF-8 with a few broken bytes: keep it UTF-8, replace those bytes
-    detected = detect_charset(content)
-    return detected if detected not in ("utf_8", "ascii") else None
-
-
-def _decodes(content: bytes, codec: str) -> bool:
-    try:
-        content.decode(codec)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def _refuse_dangerous_entities(content: bytes, url: str, headers: Mapping[str, str]) -> None:
     """Refuse external, parameter and nested entity declarations, in the bytes as they are and
     in every charset that is not ASCII-compatible and that the feed's BOM, byte pattern, HTTP
@@ -204,47 +139,8 @@ def _refuse_dangerous_entities(content: bytes, url: str, headers: Mapping[str, s
     has no "<!ENTITY" in its bytes, but feedparser decodes it before parsing."""
     head = content[:_ENTITY_HEAD]
     _check_entity_declarations(head, url)
-    for codec in _ascii_incompatible_codecs(head, headers):
-        _check_entity_declarations((_decoded(head, codec) or "").encode("utf-8", "replace"), url)
-
-
-def _ascii_incompatible_codecs(head: bytes, headers: Mapping[str, str]) -> list[str]:
-    """The charsets the feed names (BOM or byte pattern, HTTP charset, XML declaration) in which
-    its markup is not plain ASCII bytes."""
-    sniffed = next((codec for prefix, codec in _UNICODE_PREFIXES if head.startswith(prefix)), None)
-    if sniffed is None and len(head) >= 4 and not head.startswith(codecs.BOM_UTF8):
-        # XML spec appendix F, for documents without a BOM: "<" (or white space) is 00 3C in
-        # UTF-16BE, 3C 00 in UTF-16LE, 00 00 00 3C and 3C 00 00 00 in UTF-32
-        sniffed = _ZERO_PATTERNS.get(tuple(b == 0 for b in head[:4]))
-    names = [sniffed] if sniffed else []
-    declared = HEADER_CHARSET.search(headers.get("content-type", ""))
-    if declared:
-        names.append(declared.group(1))
-    prolog = (_decoded(head[:1024], sniffed) or "").encode("utf-8", "replace") if sniffed else head[:1024]
-    xml_decl = _XML_ENCODING.search(prolog)
-    if xml_decl:
-        names.append(xml_decl.group(1).decode("ascii"))
-    found: list[str] = []
-    for name in names:
-        codec = _known_codec(name)
-        if codec and codec not in found and _decoded(_PROBE, codec) != _PROBE.decode("ascii"):
-            found.append(codec)
-    return found
-
-
-def _decoded(content: bytes, codec: str) -> str | None:
-    try:
-        return content.decode(codec, "ignore")
-    except (UnicodeError, LookupError, ValueError, TypeError):
-        return None  # a codec that refuses these bytes even when told to ignore errors (idna, ...)
-
-
-def _known_codec(name: str) -> str | None:
-    try:
-        info = codecs.lookup(name.strip().strip("\"'"))
-    except (LookupError, ValueError):
-        return None
-    return info.name if getattr(info, "_is_text_encoding", True) else None
+    for codec in ascii_incompatible_codecs(head, headers):
+        _check_entity_declarations((decode_lenient(head, codec) or "").encode("utf-8", "replace"), url)
 
 
 def _check_entity_declarations(head: bytes, url: str) -> None:

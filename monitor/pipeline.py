@@ -16,8 +16,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from .decoding import decode_html
 from .errors import FeedParseError, FetchError, MonitorError
-from .extraction import choose_text, decode_html, extract
+from .extraction import choose_text, extract
 from .feeds import parse_feed
 from .feedstate import after_failure, after_success
 from .fetching import Fetcher

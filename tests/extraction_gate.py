@@ -9,8 +9,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from monitor.decoding import decode_html
 from monitor.errors import ExtractionError
-from monitor.extraction import decode_html, extract
+from monitor.extraction import extract
 from tests.conftest import shared_corpus
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)

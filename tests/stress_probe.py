@@ -24,11 +24,11 @@ from typing import Any
 import feedparser
 import trafilatura
 
-from monitor import extraction
+from monitor import markup
 from monitor.app import open_app
 from monitor.config import load_config
 
-WATCHED = {trafilatura.bare_extraction.__code__, feedparser.parse.__code__, extraction.html_to_text.__code__}
+WATCHED = {trafilatura.bare_extraction.__code__, feedparser.parse.__code__, markup.html_to_text.__code__}
 
 
 class Overlap:

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 import opencc
 import pytest
 
+from monitor.decoding import decode_html
 from monitor.errors import ExtractionError
-from monitor.extraction import choose_text, decode_html, extract, html_to_text
+from monitor.extraction import choose_text, extract
 from monitor.language import LanguageDetector
+from monitor.markup import html_to_text
 from monitor.models import Extracted, FeedEntry, TextSource
 from tests import seedsite
 from tests.conftest import DATA

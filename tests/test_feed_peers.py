@@ -32,8 +32,8 @@ from urllib.parse import urljoin
 import pytest
 
 from monitor.errors import FeedParseError
-from monitor.extraction import html_to_text
 from monitor.feeds import parse_date_text, parse_feed
+from monitor.markup import html_to_text
 from monitor.models import FeedEntry
 from tests.conftest import require_shared
 
