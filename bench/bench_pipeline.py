@@ -30,8 +30,8 @@ from monitor.extraction import extract  # noqa: E402
 from monitor.language import LanguageDetector  # noqa: E402
 from monitor.storage import Store  # noqa: E402
 from monitor.watchlists import default_watchlists, match  # noqa: E402
-from tests import seedsite  # noqa: E402
-from tests.httpserver import TestServer  # noqa: E402
+from tests.support import seedsite  # noqa: E402
+from tests.support.httpserver import TestServer  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus" / "html"
 

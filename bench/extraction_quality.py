@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.extraction_gate import evaluate_extraction, scrapinghub_pages  # noqa: E402
+from tests.support.extraction_gate import evaluate_extraction, scrapinghub_pages  # noqa: E402
 
 
 def main() -> None:

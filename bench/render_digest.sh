@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.config import load_config
-from monitor.mailer import plan_digest
+from monitor.delivery import plan_digest
 from monitor.storage import Store
-from tests.httpserver import TestServer
-from tests.test_digest import build_site, fetch, write_config
+from tests.support.httpserver import TestServer
+from tests.support.digestsite import build_site, fetch, write_config
 
 out = Path(sys.argv[1])
 server = TestServer().start()

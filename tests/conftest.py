@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.httpserver import TestServer
+from tests.support.digestsite import fetched_once
+from tests.support.httpserver import TestServer
+from tests.support.site import seed_site
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
@@ -32,3 +34,16 @@ def server() -> Iterator[TestServer]:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def site(server: TestServer) -> TestServer:
+    """The three seed outlets (tests/support/site.py) on a fresh loopback server."""
+    return seed_site(server)
+
+
+@pytest.fixture(scope="module")
+def fetched_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One real fetch of the digest site per test module; tests get a copy (digestsite.copy_fetched)."""
+    with fetched_once(tmp_path_factory.mktemp("fetched")) as base:
+        yield base

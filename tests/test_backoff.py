@@ -13,8 +13,8 @@ from monitor.feedstate import BACKOFF_CAP, after_failure
 from monitor.models import FeedState
 from monitor.pipeline import FeedOutcome
 from monitor.settings import FeedConfig
-from tests.httpserver import TestServer
-from tests.test_end_to_end import run
+from tests.support.cli import run
+from tests.support.httpserver import TestServer
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 FEED = FeedConfig(name="f", url="http://x.test/feed", interval=timedelta(minutes=30))

@@ -51,7 +51,7 @@ def test_installed_entry_point_runs() -> None:
 def test_eval_command_on_a_small_labelled_file(tmp_path: Path) -> None:
     import json
 
-    from tests import seedsite
+    from tests.support import seedsite
 
     ps, dw = seedsite.dagens_ps(), seedsite.dw_chinese()
     rows = [

@@ -23,7 +23,7 @@ from monitor.extraction import extract
 from monitor.feeds import parse_feed
 from monitor.sanitize import strip_controls
 from monitor.storage import Store
-from tests.httpserver import TestServer
+from tests.support.httpserver import TestServer
 
 # every C0 control but tab, newline and carriage return; DEL; every C1 control
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

@@ -16,8 +16,8 @@ import pytest
 
 from monitor.errors import SchemaVersionError, StorageError
 from monitor.storage import Store
-from tests import seedsite
-from tests.httpserver import TestServer
+from tests.support import seedsite
+from tests.support.httpserver import TestServer
 
 N = 30
 

@@ -30,10 +30,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests import seedsite
 from tests.conftest import DATA, REPO
-from tests.httpserver import TestServer
-from tests.test_mailer import Sink, smtp_server
+from tests.support import seedsite
+from tests.support.httpserver import TestServer
+from tests.support.smtp import Sink, smtp_server
 
 TZ = "Europe/Stockholm"
 WAIT = 30.0  # seconds for anything that should happen at once (a poll, a reload)

@@ -13,8 +13,8 @@ from monitor.extraction import choose_text, extract
 from monitor.language import LanguageDetector
 from monitor.markup import html_to_text
 from monitor.models import Extracted, FeedEntry, TextSource
-from tests import seedsite
 from tests.conftest import DATA
+from tests.support import seedsite
 
 DW = seedsite.dw_chinese()
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import require_shared
-from tests.extraction_gate import cjk_tokens, cwced_pages, evaluate_extraction, scrapinghub_pages
+from tests.support.extraction_gate import cjk_tokens, cwced_pages, evaluate_extraction, scrapinghub_pages
 
 
 def test_extraction_meets_the_floors_on_real_pages() -> None:

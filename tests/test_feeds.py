@@ -11,8 +11,8 @@ import pytest
 from monitor.errors import FeedParseError
 from monitor.feeds import discover_feed_links, parse_feed
 from monitor.urls import canonical_url
-from tests import seedsite
 from tests.conftest import DATA, require_shared
+from tests.support import seedsite
 
 
 def test_gb2312_feed_from_news_qq_com_is_decoded() -> None:

@@ -14,7 +14,7 @@ import pytest
 from monitor.errors import BlockedURLError, FetchError, HTTPStatusError, ResponseTooLargeError
 from monitor.fetching import Fetcher, build_client, is_public_address, parse_retry_after
 from monitor.settings import FetchSettings
-from tests.httpserver import TestServer
+from tests.support.httpserver import TestServer
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -5,16 +5,10 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-from tests import seedsite
-from tests.httpserver import TestServer
-from tests.test_end_to_end import export, run
-
-
-def _items(server: TestServer, links: list[str]) -> bytes:
-    ps = seedsite.dagens_ps()
-    items = [(seedsite.Seed(**{**ps.__dict__, "slug": f"h{i}", "title": f"Artikel {i}"}), link)
-             for i, link in enumerate(links)]
-    return seedsite.rss_feed("Hostile", "sv", items).encode()
+from tests.support import seedsite
+from tests.support.cli import export, run
+from tests.support.httpserver import TestServer
+from tests.support.site import feed_of_links
 
 
 def test_hostile_pages_fall_back_to_the_feed_text(server: TestServer, tmp_path: Path) -> None:
@@ -28,7 +22,7 @@ def test_hostile_pages_fall_back_to_the_feed_text(server: TestServer, tmp_path: 
     server.add("/notext", b"<html><body><nav>menu</nav></body></html>", "text/html")
     links = [server.url(p) for p in ("/base64", "/rot13", "/bomb", "/loop", "/escape", "/empty", "/notext")]
     links += [f"http://127.0.0.1:{server.port}/bad%00byte", "http://127.0.0.1:99999/x", f"http://{'a' * 70}.test/x"]
-    server.add("/feed", _items(server, links))
+    server.add("/feed", feed_of_links(server, links))
     config = tmp_path / "feeds.yaml"
     config.write_text(f"fetch:\n  max_bytes: 5000000\nfeeds:\n  - name: Hostile\n    url: {server.url('/feed')}\n")
     code, out = run(config, "fetch")

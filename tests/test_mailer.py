@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -16,7 +12,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner
 
@@ -26,61 +21,12 @@ from monitor.errors import MailError
 from monitor.mailer import Mailer, build_message
 from monitor.settings import SmtpSettings
 from monitor.storage import Store
-from tests import seedsite
-from tests.test_digest import EVIL_TITLE, copy_fetched, fetched_template
-
-__all__ = ["fetched_template"]  # the module-scoped fixture, shared with test_digest
+from tests.support import seedsite
+from tests.support.digestsite import EVIL_TITLE, copy_fetched
+from tests.support.smtp import digest_section, free_port, smtp_server
 
 PASSWORD = "pw-Zq7-never-logged"
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-
-
-class Sink:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.rcpt_tos: list[list[str]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.rcpt_tos.append(list(envelope.rcpt_tos))
-        raw = envelope.original_content or envelope.content
-        msg = message_from_bytes(raw, policy=policy.default)
-        assert isinstance(msg, EmailMessage)
-        self.messages.append(msg)
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def smtp_server(port: int | None = None, **kwargs: Any) -> Iterator[tuple[int, Sink]]:
-    sink = Sink()
-    port = port or free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port, **kwargs)
-    controller.start()
-    try:
-        yield port, sink
-    finally:
-        controller.stop()
-
-
-def digest_section(port: int, empty: str = "skip", extra: str = "") -> str:
-    return f"""digest:
-  time: "07:00"
-  timezone: Europe/Stockholm
-  from: Monitor <monitor@example.org>
-  to: [desk@example.org, analyst@example.org]
-  empty: {empty}
-  smtp:
-    host: 127.0.0.1
-    port: {port}
-    timeout: 5
-{extra}"""
 
 
 def cli(config: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:

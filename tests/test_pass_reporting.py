@@ -17,10 +17,10 @@ from monitor.app import build_mailer, open_app
 from monitor.config import load_config
 from monitor.scheduler import Daemon
 from monitor.translating import DailyNotice
-from tests import seedsite
 from tests.conftest import REPO
-from tests.httpserver import TestServer
-from tests.test_hostile import _items
+from tests.support import seedsite
+from tests.support.httpserver import TestServer
+from tests.support.site import feed_of_links
 
 
 def _monitor(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -89,7 +89,7 @@ def test_a_feed_pass_logs_one_summary_line_not_one_per_failed_page(
     server: TestServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     links = [server.url(f"/gone/{i}") for i in range(25)]  # 25 pages that answer 404
-    server.add("/feed", _items(server, links), "application/rss+xml")
+    server.add("/feed", feed_of_links(server, links), "application/rss+xml")
     config = load_config(_feeds_config(tmp_path, [server.url("/feed")]))
 
     async def poll() -> None:

@@ -36,8 +36,8 @@ from monitor import storage
 from monitor.errors import SchemaVersionError, StorageError
 from monitor.models import FeedState
 from monitor.storage import Store
-from tests import seedsite
-from tests.httpserver import TestServer
+from tests.support import seedsite
+from tests.support.httpserver import TestServer
 
 MONITOR = [sys.executable, "-m", "monitor"]
 WRITING = (["fetch"], ["translate"], ["digest", "--send"])

@@ -11,7 +11,7 @@ from monitor.app import open_app
 from monitor.config import load_config
 from monitor.storage import Store
 from tests.conftest import require_shared
-from tests.httpserver import TestServer
+from tests.support.httpserver import TestServer
 
 _HEADER = re.compile(rb"^Header:\s*([A-Za-z-]+):\s*(.*?)\s*$", re.M)
 

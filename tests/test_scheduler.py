@@ -42,12 +42,10 @@ from monitor.scheduler import (
 )
 from monitor.settings import FeedConfig
 from monitor.storage import Store
-from tests import seedsite
-from tests.httpserver import TestServer
-from tests.test_digest import copy_fetched, fetched_template
-from tests.test_mailer import digest_section, free_port, smtp_server
-
-__all__ = ["fetched_template"]
+from tests.support import seedsite
+from tests.support.digestsite import copy_fetched
+from tests.support.httpserver import TestServer
+from tests.support.smtp import digest_section, free_port, smtp_server
 
 STHLM = "Europe/Stockholm"
 Z = UTC

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from tests import seedsite
 from tests.conftest import DATA, REPO, shared_corpus
-from tests.httpserver import TestServer
+from tests.support import seedsite
+from tests.support.httpserver import TestServer
 
 FEEDS, PER_FEED = 10, 30  # 300 pages
 
@@ -91,7 +91,8 @@ def test_fetch_stores_300_real_pages_without_a_crash(site: tuple[TestServer, Pat
 
 
 def _probe(config: Path, *threads: str) -> dict[str, int] | None:
-    out = subprocess.run([sys.executable, str(REPO / "tests" / "stress_probe.py"), str(config), *threads], cwd=REPO,
+    probe = REPO / "tests" / "support" / "stress_probe.py"
+    out = subprocess.run([sys.executable, str(probe), str(config), *threads], cwd=REPO,
                          env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=600)
     if out.returncode < 0:
         return None  # killed by a signal: lxml crashed, which is what the probe looks for

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests import argos_tiny
-from tests.httpserver import TestServer
-from tests.test_end_to_end import export, run, site, write_config
-
-__all__ = ["site"]  # the fixture, re-used
+from tests.support.cli import export, run
+from tests.support.httpserver import TestServer
+from tests.support.site import write_config
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Run one pass of the real pipeline over a config and report how many threads were ever inside
 the lxml-based stages at the same moment (trafilatura's extraction, feedparser, our HTML-to-text).
 
-    python tests/stress_probe.py CONFIG [THREADS]
+    python tests/support/stress_probe.py CONFIG [THREADS]
 
 Without THREADS the pipeline runs as monitor builds it; with THREADS its CPU executor is replaced
 by a pool of that many threads, as the pipeline was before (to show the probe sees the overlap).
