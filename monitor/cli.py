@@ -6,18 +6,18 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
-from .app import build_detector, build_translator, open_app, open_store
 from .config import DEFAULT_CONFIG, Config, load_config
 from .errors import ConfigError, MonitorError
-from .export import write_csv, write_jsonl
-from .pipeline import FeedOutcome, PassSummary
-from .translating import TranslationSummary, translate_pending
 from .translation import install_hint
+
+if TYPE_CHECKING:  # the stages are imported by the commands that run them: `monitor --help` stays quick
+    from .pipeline import FeedOutcome, PassSummary
+    from .translating import TranslationSummary
 
 EXIT_CONFIG = 2
 EXIT_NOTHING_FETCHED = 3  # `fetch`: not one enabled feed could be fetched (offline, every feed failing)
@@ -83,6 +83,8 @@ def fetch(ctx: Context) -> None:
     """Run one pass over every enabled feed now and store what is new. Exit status: 0 when the
     pass ran (some feeds may have failed: they are listed), 3 when not one enabled feed could be
     fetched, 2 for a configuration error, 1 for another error."""
+    from .app import open_app
+
     config = ctx.config
     feeds = config.enabled_feeds
     show_bar = sys.stderr.isatty()
@@ -121,6 +123,9 @@ def _print_translation(summary: TranslationSummary) -> None:
 @pass_ctx
 def translate(ctx: Context) -> None:
     """Translate stored articles that wait for it (after installing a model, say)."""
+    from .app import build_translator, open_store
+    from .translating import translate_pending
+
     config = ctx.config
     with open_store(config) as store:
         summary = translate_pending(store, build_translator(config, store), config.translation)
@@ -203,6 +208,9 @@ def _print_summary(summary: PassSummary) -> None:
 @pass_ctx
 def export(ctx: Context, flagged: bool, fmt: str) -> None:
     """Write stored articles to stdout as JSON Lines or CSV."""
+    from .app import open_store
+    from .export import write_csv, write_jsonl
+
     with open_store(ctx.config, read_only=True) as store:
         articles = store.articles(flagged=True if flagged else None)
         writer = write_jsonl if fmt == "jsonl" else write_csv
@@ -218,6 +226,8 @@ def feeds() -> None:
 @pass_ctx
 def feeds_list(ctx: Context) -> None:
     """Show each feed's status, last fetch, last error and article counts."""
+    from .app import open_store
+
     config = ctx.config
     with open_store(config, read_only=True) as store:
         rows = {r.state.url: r for r in store.feed_rows()}
@@ -250,6 +260,7 @@ def feeds_list(ctx: Context) -> None:
 @pass_ctx
 def feeds_check(ctx: Context) -> None:
     """Validate the configuration and probe each feed once (nothing is stored)."""
+    from .app import open_app
     from .feeds import parse_feed
 
     config = ctx.config
@@ -288,6 +299,7 @@ def eval_command(ctx: Context, labelled: Path, floors: Path | None) -> None:
     """Measure language ID and watchlists on a labelled JSONL set, per language."""
     import json
 
+    from .app import build_detector
     from .evaluation import check_floors, evaluate, format_report
 
     report = evaluate(labelled, build_detector(), ctx.config.watchlists if ctx.config_path.exists()
@@ -326,7 +338,7 @@ def digest_command(ctx: Context, output: Path | None, send: bool) -> None:
     MONITOR_SMTP_PASSWORD)."""
     import os
 
-    from .app import build_mailer, system_clock
+    from .app import build_mailer, open_store, system_clock
     from .delivery import deliver_digest, plan_digest
     from .mailer import PASSWORD_ENV
 
@@ -359,7 +371,7 @@ def run_command(ctx: Context) -> None:
     import dataclasses
     import os
 
-    from .app import build_background_translator, build_mailer, system_clock
+    from .app import build_background_translator, build_mailer, open_app, system_clock
     from .mailer import PASSWORD_ENV
     from .scheduler import Daemon
 

@@ -35,7 +35,6 @@ _CLOSERS = "\"'”’»)]}）」』】》〉"
 _CJK_END = re.compile(f"[。！？；]+[{re.escape(_CLOSERS)}]*")
 _OTHER_END = re.compile(rf"(?:[!?]+|…+|\.(?:\.\.)?)[{re.escape(_CLOSERS)}]*(?=\s)")
 _CLAUSE = re.compile(r"(?<=[,;:，、：])")
-_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _INITIALS = re.compile(r"^(?:[^\W\d_]\.)+$")
 
 _ABBREVIATIONS_SV = frozenset((
@@ -132,5 +131,3 @@ def _pack(parts: list[str], cap: int, joiner: str) -> list[str]:
     return chunks
 
 
-def has_cjk(text: str) -> bool:
-    return _CJK_CHAR.search(text) is not None

@@ -122,6 +122,18 @@ def _dt(value: str | None) -> datetime | None:
 
 
 @dataclass(frozen=True, slots=True)
+class DigestRecord:
+    """One digest that was sent (a row of ``digests``)."""
+
+    id: int
+    sent_at: datetime
+    covers_until: datetime
+    article_count: int
+    recipients: tuple[str, ...]
+    last_article_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class FeedRow:
     """A feed's stored status, for `monitor feeds list`."""
 
@@ -397,6 +409,7 @@ class Store:
             text_en=row["text_en"],
             translation=TranslationState(row["translation"]),
             errors=tuple(json.loads(row["errors"])),
+            identity_url=row["url"] if row["canonical_url"] is not None else None,  # the link that identified it
         )
         return StoredArticle(id=article_id, article=article, feeds=feeds)
 
@@ -463,18 +476,6 @@ class Store:
     def failing_feeds(self) -> list[FeedRow]:
         """Feeds whose last attempt failed or that were disabled after an error."""
         return [r for r in self.feed_rows() if r.state.consecutive_failures > 0 or r.state.disabled_reason]
-
-
-@dataclass(frozen=True, slots=True)
-class DigestRecord:
-    """One digest that was sent (a row of ``digests``)."""
-
-    id: int
-    sent_at: datetime
-    covers_until: datetime
-    article_count: int
-    recipients: tuple[str, ...]
-    last_article_id: int
 
 
 def _feed_state(row: sqlite3.Row) -> FeedState:

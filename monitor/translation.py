@@ -12,9 +12,9 @@ How argostranslate is used:
   never read or changed, so nothing leaks between Translator instances. Importing
   ``argostranslate.package`` does create argostranslate's own empty folders under
   ``$HOME`` (a side effect of ``argostranslate/settings.py``); nothing is stored there.
-* Installing is ours (:func:`install_package_file`): ``install_from_path`` extracts
-  into the global directory and imports ``argostranslate.translate`` -> stanza,
-  spaCy, torch.
+* Reading, listing and installing packages live in :mod:`monitor.packages`
+  (installing is ours: ``install_from_path`` extracts into the global directory and
+  imports ``argostranslate.translate`` -> stanza, spaCy, torch).
 * Inference bypasses ``argostranslate.translate``, whose sentence splitters download
   models at run time and whose defaults (beam 4, batches of 32 *tokens*, one
   paragraph at a time) are several times slower: we split with

@@ -91,3 +91,14 @@ def test_eval_on_a_malformed_labelled_file_is_one_line_naming_file_and_line(
     assert "Traceback" not in out.stderr
     [line] = out.stderr.strip().splitlines()
     assert message in line, line
+
+
+def test_help_imports_no_stage_that_it_does_not_run() -> None:
+    """`monitor --help` stays quick: the fetcher, parsers and extractor load with the commands that use them."""
+    code = ("import sys; from click.testing import CliRunner; from monitor.cli import main; "
+            "r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0; "
+            "heavy = ('trafilatura', 'httpx', 'feedparser', 'lxml', 'apscheduler'); "
+            "print(sorted(m for m in heavy if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
