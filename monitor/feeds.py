@@ -9,6 +9,7 @@ canonical link, else a hash of title and date.
 from __future__ import annotations
 
 import calendar
+import codecs
 import hashlib
 import html
 import re
@@ -43,7 +44,7 @@ _HARMLESS_BOZO = ("CharacterEncodingOverride", "NonXMLContentType")
 # before any XML parser sees the bytes.
 _ENTITY_DECL = re.compile(rb"<!ENTITY\s+(%\s*)?[^\s>]+\s+([^>]*)>", re.I)
 _MAX_ENTITY_DECLS = 32
-_ENTITY_HEAD = 262144
+_ENTITY_HEAD = 262144  # where the DTD is looked for in other charsets; the raw bytes are searched whole
 _URL_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
@@ -51,7 +52,7 @@ def parse_feed(content: bytes, url: str, headers: Mapping[str, str] | None = Non
     """Parse a feed body. Raises FeedParseError when it is not a feed at all."""
     if not content.strip():
         raise FeedParseError("empty body", url=url)
-    if content.lstrip()[:1] == b"{":
+    if content.removeprefix(codecs.BOM_UTF8).lstrip()[:1] == b"{":
         return _parse_json_feed(content, url)
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     _refuse_dangerous_entities(content, url, response_headers)
@@ -138,13 +139,13 @@ def _refuse_dangerous_entities(content: bytes, url: str, headers: Mapping[str, s
     charset or XML declaration names (UTF-16, UTF-32, EBCDIC, UTF-7): a billion laughs in UTF-16
     has no "<!ENTITY" in its bytes, but feedparser decodes it before parsing."""
     head = content[:_ENTITY_HEAD]
-    _check_entity_declarations(head, url)
+    _check_entity_declarations(content, url)  # all of it: a long comment must not hide the DTD
     for codec in ascii_incompatible_codecs(head, headers):
-        _check_entity_declarations((decode_lenient(head, codec) or "").encode("utf-8", "replace"), url)
+        _check_entity_declarations((decode_lenient(content, codec) or "").encode("utf-8", "replace"), url)
 
 
 def _check_entity_declarations(head: bytes, url: str) -> None:
-    if b"<!ENTITY" not in head.upper():
+    if b"<!entity" not in head.lower():
         return
     decls = _ENTITY_DECL.findall(head)
     if len(decls) > _MAX_ENTITY_DECLS:
@@ -206,9 +207,9 @@ def _entry(raw: Any, feed_url: str) -> FeedEntry | None:
 
 
 def _text(value: object) -> str:
-    """Plain text of a feed's field: control characters out (feed text enters the monitor here,
-    see sanitize.py), then the markup; html_to_text drops control characters' entities itself."""
-    return html_to_text(strip_controls(str(value or "")))
+    """Plain text of a feed's field (feed text enters the monitor here): the markup read, then
+    control characters out, raw ones and those written as entities (``&#27;``) alike."""
+    return strip_controls(html_to_text(str(value or "")))
 
 
 def _link(raw: Any) -> str | None:

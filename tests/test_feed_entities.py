@@ -87,3 +87,28 @@ def test_a_harmless_utf16_feed_with_a_simple_entity_is_still_read(codec: str) ->
            "<link>https://ok.test/a</link></item></channel></rss>")
     feed = parse_feed(doc.encode(codec), "https://ok.test/feed.xml")
     assert [e.title for e in feed.entries] == ["Exportkontroll för chip (c)"]
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16"])
+def test_a_long_comment_before_the_dtd_does_not_hide_it(codec: str) -> None:
+    filler = "<!-- " + "x" * 300_000 + " -->\n"
+    document = '<?xml version="1.0"?>\n' + filler + LAUGHS_DTD + RSS
+    with pytest.raises(FeedParseError, match="entit"):
+        parse_feed(document.encode(codec), URL)
+
+
+def test_control_characters_written_as_entities_do_not_survive() -> None:
+    feed = ('<rss version="2.0"><channel><title>T</title><item><title>Red&#27;[31m alert&#7;</title>'
+            "<link>https://evil.test/a</link><description>&lt;p&gt;bell&amp;#7; and esc&amp;#x1b;[0m "
+            "bom&amp;#xFEFF; end&lt;/p&gt;</description></item></channel></rss>")
+    [entry] = parse_feed(feed.encode(), URL).entries
+    for text in (entry.title, entry.summary):
+        assert not any((ord(c) < 32 and c not in "\t\n\r") or c == "\ufeff" for c in text), repr(text)
+    assert entry.title == "Red alert" and entry.summary == "bell and esc bom end"  # ESC[..m goes whole
+
+
+def test_a_json_feed_with_a_utf8_bom_is_read() -> None:
+    body = b'\xef\xbb\xbf{"version": "https://jsonfeed.org/version/1.1", "title": "J", ' \
+           b'"items": [{"id": "1", "url": "https://evil.test/1", "title": "One"}]}'
+    [entry] = parse_feed(body, URL).entries
+    assert entry.title == "One"
