@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -92,17 +92,14 @@ async def open_app(
     resolver: Resolver = system_resolver,
 ) -> AsyncIterator[App]:
     """Build everything a pass needs; close it all afterwards."""
-    store = open_store(config)
-    client = build_client(config.fetch, transport)
-    cpu = build_cpu_executor()
-    try:
+    async with AsyncExitStack() as stack:  # closed in reverse order, each even if another fails
+        store = stack.enter_context(open_store(config))
+        cpu = build_cpu_executor()
+        stack.callback(cpu.shutdown, wait=True, cancel_futures=True)
+        client = await stack.enter_async_context(build_client(config.fetch, transport))
         fetcher = Fetcher(client, config.fetch, allow_private_networks=config.allow_private_networks,
                           resolver=resolver, clock=clock)
         yield App(config=config, store=store, fetcher=fetcher, detector=build_detector(), clock=clock, cpu=cpu)
-    finally:
-        await client.aclose()
-        cpu.shutdown(wait=True, cancel_futures=True)
-        store.close()
 
 
 def build_mailer(config: Config, password: str | None) -> Mailer:
@@ -115,6 +112,10 @@ def build_background_translator(config: Config, clock: Clock = system_clock) -> 
     """The daemon's translator thread, with its own store connection and models."""
     def open_parts() -> tuple[Store, Translator]:
         store = open_store(config)
-        return store, build_translator(config, store)
+        try:
+            return store, build_translator(config, store)
+        except BaseException:
+            store.close()
+            raise
 
     return BackgroundTranslator(open_parts, config.translation, clock)

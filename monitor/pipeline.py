@@ -42,7 +42,7 @@ class FeedOutcome:
     new_articles: int = 0
     flagged: int = 0
     page_failures: int = 0
-    error: str | None = None
+    error: str | None = None  # failed/disabled: why; ok: the entries it had to skip, if any
     page_errors: tuple[str, ...] = ()  # the first few reasons pages were not used (at most PAGE_REASONS)
 
     def describe(self) -> str:
@@ -57,6 +57,8 @@ class FeedOutcome:
             more = "; ..." if self.page_failures > len(self.page_errors) else ""
             reasons = "; ".join(self.page_errors) + more
             line += f"; {self.page_failures} page(s) not used, the feed's text kept ({reasons})"
+        if self.error:  # a feed that works but skipped entries (or could not be read as a feed at all)
+            line += f"; {self.error}"
         return line
 
 
@@ -216,10 +218,10 @@ class Pipeline:
             problem = "; ".join(parsed.problems[:2]) + more
         self.store.save_feed_state(after_success(state, feed, now, etag=etag, last_modified=last_modified,
                                               content_hash=digest, last_error=problem), feed.name)
-        for p in parsed.problems:
-            log.warning("%s: %s", feed.url, p)
+        for p in parsed.problems:  # counted in the feed's summary line, kept as its last error
+            log.debug("%s: %s", feed.url, p)
         return FeedOutcome(feed=feed, status="ok", entries=len(parsed.entries), new_articles=new, flagged=flagged,
-                           page_failures=page_failures, page_errors=tuple(page_errors))
+                           page_failures=page_failures, page_errors=tuple(page_errors), error=problem)
 
     def _failed(self, feed: FeedConfig, state: FeedState, exc: MonitorError, now: datetime) -> FeedOutcome:
         log.debug("feed %s (%s) failed: %s", feed.name, feed.url, exc)

@@ -267,7 +267,10 @@ class Daemon:
             return False
         try:
             if self._before_digest is not None:
-                await self._before_digest()
+                try:
+                    await self._before_digest()
+                except MonitorError as exc:  # translation is a nicety here: the digest still goes
+                    log.warning("digest: translating first failed (%s); sent without the newest English titles", exc)
             outcome = await deliver_digest(self.store, self.config, self._mailer, self.clock(),
                                            offload=asyncio.to_thread)
             if not outcome.sent:

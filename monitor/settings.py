@@ -35,7 +35,7 @@ class FetchSettings:
     max_redirects: int = 5
     user_agent: str = DEFAULT_USER_AGENT
     concurrency: int = 8  # requests (feeds and pages) in flight overall
-    feed_concurrency: int = 4  # feeds being processed at once (each fetches its pages meanwhile)
+    feed_concurrency: int = 8  # feeds being processed at once (each fetches its pages meanwhile)
     per_host: int = 2  # page fetches in flight per host
     min_host_delay: float = 0.0  # seconds between requests to one host
     page_text_min_chars: int = 200  # below this, fall back to the feed's text

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from .errors import TranslationError
+from .errors import MonitorError, TranslationError
 from .models import TranslationState
 from .settings import TranslationSettings
 from .storage import Store
@@ -48,7 +49,7 @@ class DailyNotice:
 
 def translate_pending(
     store: Store, translator: Translator, settings: TranslationSettings, *, articles_per_batch: int = 32,
-    notice: DailyNotice | None = None,
+    notice: DailyNotice | None = None, stop: threading.Event | None = None,
 ) -> TranslationSummary:
     """Translate what is pending (or was unavailable, in case a model has been installed since).
 
@@ -71,6 +72,8 @@ def translate_pending(
         done = 0
         try:
             for start in range(0, len(ids), articles_per_batch):
+                if stop is not None and stop.is_set():
+                    break  # the daemon stops: what is left waits for the next run
                 batch = [store.article(i) for i in ids[start:start + articles_per_batch]]
                 texts: list[str] = []
                 for stored in batch:
@@ -88,8 +91,13 @@ def translate_pending(
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("background translation failed", exc_info=task.exception())
+    if task.cancelled() or task.exception() is None:
+        return
+    exc = task.exception()
+    if isinstance(exc, MonitorError):  # the database locked too long, say: one line, the next run retries
+        log.error("background translation failed: %s", exc)
+    else:
+        log.error("background translation failed", exc_info=exc)
 
 
 class BackgroundTranslator:
@@ -111,12 +119,13 @@ class BackgroundTranslator:
         self._task: asyncio.Task[None] | None = None
         self._again = False
         self.runs = 0  # translation runs done, for tests and logs
+        self._stop = threading.Event()  # set on close: the run in flight ends after its current batch
 
     def _work(self) -> TranslationSummary:
         self.runs += 1
         if self._store is None or self._translator is None:
             self._store, self._translator = self._open_parts()
-        return translate_pending(self._store, self._translator, self._settings, notice=self._notice)
+        return translate_pending(self._store, self._translator, self._settings, notice=self._notice, stop=self._stop)
 
     async def run(self) -> TranslationSummary:
         """Translate now (after any run in flight) and wait for it."""
@@ -143,7 +152,9 @@ class BackgroundTranslator:
                 return
 
     async def aclose(self) -> None:
-        """Stop: a batch in the model's hands is finished (each article is its own transaction)."""
+        """Stop: the batch in the model's hands is finished (each article is its own transaction), the
+        rest waits for the next run, so SIGTERM does not wait for a whole backlog."""
+        self._stop.set()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
