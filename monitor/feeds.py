@@ -1,6 +1,6 @@
 """Parse feed bytes with feedparser into :class:`ParsedFeed` (pure: no network).
 
-feedparser reads RSS 0.9x/1.0/2.0, Atom and JSON Feed. The bytes are handed
+feedparser reads RSS 0.9x/1.0/2.0, RDF and Atom (JSON Feed is jsonfeed.py's). The bytes are handed
 over together with the response headers so a charset declared by the server
 (GB2312, Big5, ...) is honoured. Entry identity: the GUID/id, else the
 canonical link, else a hash of title and date.
