@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, LabelledSetError
 from monitor.evaluation import EvalReport, check_floors, evaluate, format_report
 from monitor.language import LanguageDetector
 from monitor.watchlists import default_watchlists
@@ -82,8 +82,8 @@ def test_check_floors_reports_figures_below_the_floor(report: EvalReport) -> Non
 def test_bad_rows_name_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"id": "a", "lang": "en", "label": "yes", "title": "", "text": ""}\n{not json}\n')
-    with pytest.raises(ValueError, match=rf"{path}:2"):
+    with pytest.raises(LabelledSetError, match=rf"{path}:2"):
         evaluate(path, LanguageDetector(), default_watchlists())
     path.write_text('{"id": "a", "lang": "en", "label": "maybe", "title": "", "text": ""}\n')
-    with pytest.raises(ValueError, match=rf"{path}:1: label 'maybe'"):
+    with pytest.raises(LabelledSetError, match=rf"{path}:1: label 'maybe'"):
         evaluate(path, LanguageDetector(), default_watchlists())

@@ -52,9 +52,10 @@ class Overlap:
 async def one_pass(config_path: Path, threads: int | None) -> int:
     config = load_config(config_path)
     async with open_app(config) as app:
-        if threads is not None:
-            app = replace(app, cpu=ThreadPoolExecutor(max_workers=threads))
-        summary = await app.pipeline().run_pass(config.enabled_feeds)
+        if threads is None:
+            return (await app.pipeline().run_pass(config.enabled_feeds)).new_articles
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            summary = await replace(app, cpu=pool).pipeline().run_pass(config.enabled_feeds)
         return summary.new_articles
 
 
@@ -65,7 +66,7 @@ def main() -> None:
     sys.setprofile(probe)
     new = asyncio.run(one_pass(Path(sys.argv[1]), threads))
     sys.setprofile(None)
-    threading.setprofile(None)  # type: ignore[arg-type]
+    threading.setprofile(None)  # type: ignore[arg-type]  # typeshed wants a function; None unsets
     print(json.dumps({"max_threads": probe.max_threads, "new_articles": new}))
 
 
