@@ -466,3 +466,15 @@ def test_stop_while_a_feed_is_in_flight_leaves_nothing_half_written(server: Test
     with Store(config.database) as store:
         [stored] = store.articles()
         assert ps.last_sentence in stored.article.text
+
+
+def test_every_job_is_a_coroutine_and_a_plain_function_is_refused(tmp_path: Path) -> None:
+    """APScheduler runs plain functions in a thread pool, away from the store's connection."""
+    path = tmp_path / "feeds.yaml"
+    path.write_text(CONFIG)
+    daemon, store = make_daemon(path, Clock(NOW))
+    daemon.schedule()
+    assert all(asyncio.iscoroutinefunction(job.func) for job in daemon.scheduler.get_jobs())
+    with pytest.raises(TypeError, match="must be a coroutine function"):
+        daemon._add_job(lambda: store.last_digest(), IntervalTrigger(seconds=60))
+    store.close()
