@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.language import LanguageDetector, count_scripts, fold_to_simplified, normalize_hint
+from monitor.language import LanguageDetector, count_scripts, fold_to_simplified, normalize_hint, swedish_evidence
 from tests.conftest import DATA, shared_corpus
 
 SV_SEED = "000_007c8cc8a336648e.txt"
@@ -192,3 +192,146 @@ def test_profiles_load_on_first_use_not_at_construction() -> None:
     assert detector._factory is None
     detector.detect("Export controls", "on chips")
     assert detector._factory is not None
+
+
+# -- the Swedish repair ------------------------------------------------------------------
+
+
+def plain_langdetect(text: str) -> str:
+    """What langdetect alone (seeded, no hint) says: the repair's starting point."""
+    from importlib import resources
+
+    from langdetect.detector_factory import DetectorFactory
+
+    factory = DetectorFactory()
+    factory.load_profile(str(resources.files("langdetect") / "profiles"))
+    factory.set_seed(0)
+    found = factory.create()
+    found.append(text)
+    return str(found.detect())
+
+
+@pytest.mark.parametrize(
+    ("text", "langdetect_says", "method"),
+    [
+        ("Är du präst?", "fr", "sv-letters"),  # French has no ä/ö
+        ("Alla kan träna Qigong.", "tl", "sv-letters"),
+        ("skulle innebära", "et", "sv-letters"),  # skulle: a Swedish function word
+        ("hjälp fältbussystem", "fi", "sv-letters"),  # hj- and -lp: not Finnish spellings
+        ("kunna hålla", "fi", "sv-letters"),  # å: Swedish, Danish or Norwegian only
+        ("Det går alltså åtta bit på en Byte.", "no", "nordic-sv"),  # alltså, not altså
+        ("Om man böjer det regelbundet.", "da", "nordic-sv"),
+        ("Sedan inget mer.", "da", "nordic-sv"),  # Swedish words alone, for a Nordic guess
+    ],
+)
+def test_swedish_that_langdetect_misreads_is_repaired(
+    detector: LanguageDetector, text: str, langdetect_says: str, method: str
+) -> None:
+    assert plain_langdetect(text) == langdetect_says  # the case is real
+    result = detector.detect(text, "")
+    assert (result.code, result.method) == ("sv", method)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hän sanoi, että hallitus päättää asiasta ensi viikolla.", "fi"),
+        ("Tänään sataa lunta Helsingissä.", "fi"),
+        ("Valitsin jäätelöä", "fi"),
+        ("Kesäloma alkaa pian", "fi"),
+        ("Mäng on läbi.", "et"),
+        ("Ta läks eile poodi.", "et"),
+        ("Männer können schön sein", "de"),
+        ("Bevölkerung wächst", "de"),
+        ("Schöne Grüße aus München", "de"),
+        ("Volvo moves production to Göteborg", "en"),
+        ("Northvolt's Skellefteå plant halts production", "en"),
+        ("Det er ikke så lett", "no"),
+        ("Hun kommer fra Bergen og bor i Oslo", "no"),
+        ("Vi går på kino i kveld", "no"),
+    ],
+)
+def test_finnish_estonian_german_norwegian_and_names_stay(detector: LanguageDetector, text: str, expected: str) -> None:
+    assert detector.detect(text, "").code == expected
+    assert detector.detect(text, "", hint="sv").code in {expected, "sv"}  # the hint may still win short text
+
+
+@pytest.mark.parametrize(
+    ("text", "guess"),
+    [
+        # Whatever langdetect guessed, these are not Swedish, hint or no hint.
+        ("Hän sanoi, että hallitus päättää asiasta", "et"),  # Finnish: ää, että, ends in ä
+        ("Tänään sataa lunta Helsingissä", "it"),
+        ("Kesäloma alkaa pian", "et"),  # aa
+        ("Yhdysvallat kiristää sirujen vientiä", "tl"),
+        ("Mäng on läbi", "fi"),  # Estonian: on
+        ("Välisminister kohtus kolleegidega", "lt"),  # ee
+        ("Tõnu läks välja", "fi"),  # õ
+        ("Männer können schön sein", "nl"),  # German: können
+        ("Schöne Grüße aus München", "fi"),  # ü, ß
+        ("Mädchen spielen", "af"),  # ch
+        ("Volvo moves production to Göteborg", "en"),  # a name, not a Swedish word
+        ("Jeg går på skolen", "fi"),  # å, but jeg
+        ("Det går ikke", "no"),
+        ("Vi køber på nettet", "da"),  # ø
+        ("Après l'été à Malmö", "fr"),  # è, à
+    ],
+)
+def test_swedish_evidence_refuses_other_languages(text: str, guess: str) -> None:
+    assert not swedish_evidence(text, guess)
+    assert not swedish_evidence(text, guess, hinted=True)
+
+
+def test_swedish_evidence_asks_more_without_a_hint() -> None:
+    # "sälja", "välja olika": possible Estonian (cf. välja, tänav), so only a hint decides.
+    for text, guess in (("sälja", "fi"), ("välja olika", "et"), ("strategier behöver", "de")):
+        assert not swedish_evidence(text, guess)
+        assert swedish_evidence(text, guess, hinted=True)
+    assert swedish_evidence("Är du präst?", "fr") and not swedish_evidence("Är du präst?", "sv")
+    assert not swedish_evidence("målet skolan", "no")  # å alone: as Norwegian as Swedish
+    assert swedish_evidence("målet skolan", "en", hinted=True)  # ... and the hint breaks the tie
+
+
+def test_swedish_hint_repairs_longer_text_langdetect_gives_to_estonian(detector: LanguageDetector) -> None:
+    text = "Poäng politik välja olika minut längre augusti öster näset idealiska"  # lingua word pairs
+    assert detector.detect(text, "").code == "et"
+    result = detector.detect(text, "", hint="sv-SE")
+    assert (result.code, result.method) == ("sv", "hint+sv-letters")
+
+
+# -- Chinese is stored as zh-Hans or zh-Hant ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("title", "hint", "expected"),
+    [
+        ("中", "zh", "zh-Hans"),  # used to be stored as "zh"
+        ("中", "zh-TW", "zh-Hant"),
+        ("中", "zh-Hant", "zh-Hant"),
+        ("中", "yue", "zh-Hant"),  # Cantonese is written in traditional characters
+        ("中", None, "zh-Hans"),
+        ("中文出口", "zh", "zh-Hans"),  # no script-specific character: a tie
+        ("中文出口", "cmn", "zh-Hans"),
+        ("中文出口", "yue", "zh-Hant"),
+        ("美國", "zh", "zh-Hant"),
+    ],
+)
+def test_chinese_is_always_hans_or_hant(
+    detector: LanguageDetector, title: str, hint: str | None, expected: str
+) -> None:
+    assert detector.detect(title, "", hint=hint).code == expected
+
+
+def test_no_path_stores_a_bare_chinese_code(detector: LanguageDetector) -> None:
+    texts = ["中", "中文", "A中", "中 文", "中文出口", "出口 100", "美國", "美国", "Привет 中文"]
+    texts.append("English words and one 中 here")
+    for text in texts:
+        for hint in (None, "zh", "zh-CN", "zh-TW", "zh-Hans", "yue", "cmn", "chi", "en", "sv"):
+            code = detector.detect(text, "", hint=hint).code
+            assert code not in {"zh", "zh-cn", "zh-tw", "yue", "cmn"}, (text, hint, code)
+            assert not code.startswith("zh") or code in {"zh-Hans", "zh-Hant"}, (text, hint, code)
+
+
+def test_chinese_hint_does_not_fit_text_that_is_not_han(detector: LanguageDetector) -> None:
+    assert not detector.detect("Привет мир 中", "", hint="zh").code.startswith("zh")
+    assert not detector.detect("Привет", "", hint="zh-TW").code.startswith("zh")
