@@ -11,7 +11,7 @@ import yaml
 from monitor.errors import WatchlistError
 from monitor.models import WatchlistMatch
 from monitor.watchlists import Watchlist, default_watchlists, load_watchlist_file, match, parse_watchlist_node
-from tests.test_language import sv_seed, zh_seed
+from tests.support.seedtext import sv_seed, zh_seed
 
 
 def watchlist(source: str) -> Watchlist:
