@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from .errors import ConfigError
-from .language import fold_table
 from .models import Hit, WatchlistMatch
+from .scripts import fold_table
 from .storage import FeedRow, StoredArticle
 from .urls import canonical_url
 from .watchlists import Watchlist

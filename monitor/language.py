@@ -46,7 +46,6 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -54,15 +53,13 @@ from langdetect.detector_factory import DetectorFactory
 from langdetect.lang_detect_exception import LangDetectException
 
 from monitor.models import LanguageResult
+from monitor.scripts import HAN, script_specific_chars
 
 __all__ = [
     "LanguageDetector",
     "ScriptCounts",
     "count_scripts",
-    "fold_table",
-    "fold_to_simplified",
     "normalize_hint",
-    "simplified_fold_table",
     "swedish_evidence",
 ]
 
@@ -84,7 +81,7 @@ _NON_LATIN = frozenset(
 
 # Markup and addresses carry Latin letters that say nothing about the language.
 _NOISE_RE = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+|\]\([^)]*\)|<[^>]{0,500}>|&[a-z]{2,8};|&#\d+;")
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
+_HAN_RE = re.compile(f"[{HAN}]")
 _KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
 _HANGUL_RE = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 _LATIN_RE = re.compile(r"[A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f]")
@@ -190,56 +187,11 @@ def normalize_hint(hint: str | None) -> str | None:
     return base
 
 
-@lru_cache(maxsize=1)
-def _opencc_tables() -> tuple[dict[int, str], frozenset[str], frozenset[str]]:
-    """(traditional->simplified fold table, simplified-only chars, traditional-only chars).
-
-    Built from OpenCC's one-character dictionaries; only 1:1 character mappings are
-    used, so folding never changes a string's length (offsets stay valid).
-    """
-    folder = resources.files("opencc") / "dictionary"
-    ts = _read_opencc(folder.joinpath("TSCharacters.txt").read_text(encoding="utf-8"))
-    st = _read_opencc(folder.joinpath("STCharacters.txt").read_text(encoding="utf-8"))
-    fold = {ord(k): v[0] for k, v in ts.items() if v[0] != k}
-    traditional = frozenset(k for k, v in ts.items() if k not in v and k not in st)
-    simplified = frozenset(k for k, v in st.items() if k not in v and k not in ts)
-    return fold, simplified, traditional
-
-
-def _read_opencc(text: str) -> dict[str, list[str]]:
-    table: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        key, _, values = line.partition("\t")
-        targets = [v for v in values.split() if len(v) == 1]
-        if len(key) == 1 and targets:
-            table[key] = targets
-    return table
-
-
-@lru_cache(maxsize=1)
-def fold_table() -> Mapping[int, str]:
-    """For matching: traditional -> simplified and full-width -> ASCII, 1:1 so offsets survive."""
-    table = dict(simplified_fold_table())
-    table.update({code: chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)})
-    table[0x3000] = " "
-    return table
-
-
-def simplified_fold_table() -> Mapping[int, str]:
-    """``str.translate`` table: traditional Chinese character -> simplified (1:1)."""
-    return _opencc_tables()[0]
-
-
-def fold_to_simplified(text: str) -> str:
-    """Traditional Chinese characters replaced by their simplified form; same length."""
-    return text.translate(_opencc_tables()[0])
-
-
 def count_scripts(text: str) -> ScriptCounts:
     """Script statistics of ``text`` (URLs, e-mail addresses and HTML tags ignored)."""
     clean = _NOISE_RE.sub(" ", text)
     han_chars = _HAN_RE.findall(clean)
-    _, simplified, traditional = _opencc_tables()
+    simplified, traditional = script_specific_chars()
     return ScriptCounts(
         han=len(han_chars),
         kana=len(_KANA_RE.findall(clean)),

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 from monitor.errors import ModelUnavailableError, TranslationError
 from monitor.packages import InstalledPackage, argos_code, best_packages
+from monitor.scripts import phrase_converter
 from monitor.sentences import split_sentences
 
 log = logging.getLogger(__name__)
@@ -295,9 +296,7 @@ class Translator:
 
     def _to_simplified(self, text: str) -> str:
         if self._t2s is None:
-            import opencc
-
-            self._t2s = opencc.OpenCC("t2s").convert
+            self._t2s = phrase_converter()
         return self._t2s(text)
 
     def _model(self, source: str, language: str) -> _Model:

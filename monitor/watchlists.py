@@ -56,8 +56,8 @@ from pathlib import Path
 import yaml
 
 from monitor.errors import WatchlistError
-from monitor.language import fold_table
 from monitor.models import Hit, WatchlistMatch
+from monitor.scripts import CJK, fold_table
 from monitor.yamlnodes import NodeReader, describe
 
 __all__ = [
@@ -75,7 +75,7 @@ __all__ = [
 DEFAULT_RESOURCE = "chip-export-controls.yaml"
 SNIPPET_CHARS = 160
 _WORD = r"0-9A-Za-z\u00c0-\u024f"  # Latin letters and digits: what a word boundary means
-_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_CJK = CJK
 _TOKEN_RE = re.compile(rf"[{_WORD}]+|[{_CJK}]")
 _SEP = r"[\s\-\u2010\u2011\u00ad]+"
 # Addresses and markup are not text: blanked (same length) before matching.

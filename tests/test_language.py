@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.language import LanguageDetector, count_scripts, fold_to_simplified, normalize_hint, swedish_evidence
+from monitor.language import LanguageDetector, count_scripts, normalize_hint, swedish_evidence
+from monitor.scripts import fold_to_simplified
 from tests.support.seedtext import sv_seed, zh_seed
 
 
