@@ -23,6 +23,7 @@ import errno
 import logging
 import os
 import sqlite3
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -202,3 +203,18 @@ def connect_read_only(path: str, timeout: float) -> tuple[sqlite3.Connection, bo
         db.close()
         return sqlite3.connect(":memory:", timeout=timeout, isolation_level=None), True
     return db, False
+
+
+def enable_wal(db: sqlite3.Connection, timeout: float) -> None:
+    """Switch to WAL. On a new database another process may be creating the schema at this moment;
+    the switch then fails at once with SQLITE_BUSY (SQLite does not always wait for it with its busy
+    handler), so it is retried until ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

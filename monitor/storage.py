@@ -167,7 +167,7 @@ class Store:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA foreign_keys = ON")
             if not read_only:
-                self._db.execute("PRAGMA journal_mode = WAL")
+                dbopen.enable_wal(self._db, timeout)
                 self._db.execute("PRAGMA synchronous = NORMAL")
             self._migrate(migrate=stand_in or not read_only)
         except (sqlite3.DatabaseError, StorageError) as exc:
@@ -190,13 +190,17 @@ class Store:
     # -- schema ---------------------------------------------------------------
 
     def _migrate(self, *, migrate: bool) -> None:
-        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        # one statement, one snapshot: read apart, another process's first migration could commit in
+        # between (version 0, then tables) and look like a foreign database
+        version, tables = self._db.execute(
+            "SELECT user_version, (SELECT count(*) FROM sqlite_master) FROM pragma_user_version").fetchone()
+        version = int(version)
         if version > SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{self.path}: database schema version {version} is newer than this monitor knows "
                 f"({SCHEMA_VERSION}); upgrade monitor or use another database"
             )
-        if version == 0 and self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        if version == 0 and tables:
             raise StorageError(f"{self.path}: has tables but no monitor schema version; refusing to touch it")
         if not migrate:
             if version < READABLE_FROM:
