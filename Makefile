@@ -6,7 +6,14 @@ BIN := $(VENV)/bin
 # (Outside this project's machines: TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu")
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: venv run test lint bench
+.PHONY: venv run test lint bench postgres
+
+# The tests start their own PostgreSQL (initdb + pg_ctl) and CI never skips them: install Debian's
+# package when no server binaries are found (on PATH or in /usr/lib/postgresql/*/bin).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+postgres:
+	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
 
 $(BIN)/monitor: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +28,10 @@ run: venv
 	$(BIN)/monitor --config feeds.yaml fetch
 	$(BIN)/monitor --config feeds.yaml feeds list
 
-test: venv
+test: venv postgres
 	$(BIN)/ruff check monitor tests bench
 	$(BIN)/mypy monitor
-	$(BIN)/pytest -q
+	MONITOR_REQUIRE_POSTGRES=1 $(BIN)/pytest -q -n 2
 
 bench: venv
 	$(BIN)/python bench/bench_pipeline.py

@@ -29,7 +29,8 @@ from monitor.decoding import decode_html  # noqa: E402
 from monitor.extraction import extract  # noqa: E402
 from monitor.language import LanguageDetector  # noqa: E402
 from monitor.storage import Store  # noqa: E402
-from monitor.watchlists import default_watchlists, match  # noqa: E402
+from monitor.watchlists import match  # noqa: E402
+from monitor.watchrules import default_watchlists  # noqa: E402
 from tests.support import seedsite  # noqa: E402
 from tests.support.httpserver import TestServer  # noqa: E402
 

@@ -4,6 +4,7 @@ detector, the translator, the mailer and the clock are built."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -61,10 +62,13 @@ class App:
         )
 
 
+PASSWORD_ENV = "MONITOR_DATABASE_PASSWORD"  # PostgreSQL's password when the URL has none (or PGPASSFILE)
+
+
 def open_store(config: Config, *, read_only: bool = False) -> Store:
     """The configured database; ``read_only`` for commands that only read (export, feeds list, a digest
     preview): they then work where the database cannot be written, and never write or migrate it."""
-    return Store(config.database, read_only=read_only)
+    return Store(config.database, read_only=read_only, password=os.environ.get(PASSWORD_ENV))
 
 
 def build_detector() -> LanguageDetector:
@@ -80,7 +84,7 @@ def build_cpu_executor() -> ThreadPoolExecutor:
 def build_translator(config: Config, store: Store | None) -> Translator:
     t = config.translation
     return Translator(t.packages_dir, batch_size=t.batch_size, beam_size=t.beam_size, cache=store,
-                      threads=t.threads)
+                      threads=t.threads, device=t.device)
 
 
 @asynccontextmanager

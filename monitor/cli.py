@@ -13,6 +13,7 @@ import click
 from . import __version__
 from .config import DEFAULT_CONFIG, Config, load_config
 from .errors import ConfigError, MonitorError
+from .sanitize import for_terminal
 from .translation import install_hint
 
 if TYPE_CHECKING:  # the stages are imported by the commands that run them: `monitor --help` stays quick
@@ -21,14 +22,6 @@ if TYPE_CHECKING:  # the stages are imported by the commands that run them: `mon
 
 EXIT_CONFIG = 2
 EXIT_NOTHING_FETCHED = 3  # `fetch`: not one enabled feed could be fetched (offline, every feed failing)
-
-
-def _safe(text: str | None, limit: int = 200) -> str:
-    """Feed-supplied text for a terminal: no control characters or escape sequences."""
-    if text is None:
-        return ""
-    clean = "".join(ch if ch.isprintable() else " " for ch in text)
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
 
 
 class Context:
@@ -108,7 +101,7 @@ def fetch(ctx: Context) -> None:
     if summary.nothing_fetched:
         first = summary.outcomes[0]
         click.echo(f"error: none of the {len(summary.outcomes)} enabled feed(s) could be fetched "
-                   f"(first: {_safe(first.feed.name)}: {_safe(first.error, 200)})", err=True)
+                   f"(first: {for_terminal(first.feed.name)}: {for_terminal(first.error, 200)})", err=True)
         sys.exit(EXIT_NOTHING_FETCHED)
 
 
@@ -195,10 +188,11 @@ def _print_summary(summary: PassSummary) -> None:
                f"{summary.flagged} flagged, in {seconds:.1f}s")
     for o in summary.outcomes:
         if o.status in ("failed", "disabled"):
-            click.echo(f"  {o.status.upper()}: {_safe(o.feed.name)} <{_safe(o.feed.url)}>: {_safe(o.error, 300)}")
+            name, url = for_terminal(o.feed.name), for_terminal(o.feed.url)
+            click.echo(f"  {o.status.upper()}: {name} <{url}>: {for_terminal(o.error, 300)}")
         elif o.page_failures:
-            click.echo(f"  note: {_safe(o.feed.name)}: {o.page_failures} page(s) could not be fetched or extracted;"
-                       " the feed's own text was used")
+            click.echo(f"  note: {for_terminal(o.feed.name)}: {o.page_failures} page(s) could not be fetched or"
+                       " extracted; the feed's own text was used")
 
 
 @main.command()
@@ -243,7 +237,7 @@ def feeds_list(ctx: Context) -> None:
             status = f"FAILING x{row.state.consecutive_failures}"
         else:
             status = "ok"
-        click.echo(f"{_safe(feed.name)}  <{_safe(feed.url)}>")
+        click.echo(f"{for_terminal(feed.name)}  <{for_terminal(feed.url)}>")
         click.echo(f"    status: {status}")
         if row is not None:
             last = row.state.last_fetched.isoformat() if row.state.last_fetched else "-"
@@ -251,9 +245,9 @@ def feeds_list(ctx: Context) -> None:
             if row.state.next_attempt and row.state.consecutive_failures:
                 click.echo(f"    next attempt: {row.state.next_attempt.isoformat()}")
             if row.state.last_error:
-                click.echo(f"    last error: {_safe(row.state.last_error, 400)}")
+                click.echo(f"    last error: {for_terminal(row.state.last_error, 400)}")
             if row.state.disabled_reason:
-                click.echo(f"    {_safe(row.state.disabled_reason, 400)}")
+                click.echo(f"    {for_terminal(row.state.disabled_reason, 400)}")
 
 
 @feeds.command("check")
@@ -284,7 +278,7 @@ def feeds_check(ctx: Context) -> None:
     failed = 0
     for name, outcome in asyncio.run(probe()):
         failed += outcome.startswith("FAILED")
-        click.echo(f"  {_safe(name)}: {_safe(outcome, 400)}")
+        click.echo(f"  {for_terminal(name)}: {for_terminal(outcome, 400)}")
     if failed:
         click.echo(f"{failed} feed(s) failed the probe")
         sys.exit(1)
@@ -318,7 +312,7 @@ def eval_command(ctx: Context, labelled: Path, floors: Path | None) -> None:
 
 
 def _default_watchlists() -> Any:
-    from .watchlists import default_watchlists
+    from .watchrules import default_watchlists
 
     return default_watchlists()
 

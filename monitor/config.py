@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time as dtime
 from datetime import timedelta
 from pathlib import Path
@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from . import watchlists as wl
-from .settings import DigestSettings, FeedConfig, FetchSettings, SmtpSettings, TranslationSettings
+from . import watchrules as wl
+from .settings import DigestSettings, FeedConfig, FetchSettings, JobSettings, SmtpSettings, TranslationSettings
 from .yamlnodes import NodeReader
 
 DEFAULT_CONFIG = "feeds.yaml"
@@ -30,6 +30,7 @@ _TOP_KEYS = (
     "fetch",
     "translation",
     "digest",
+    "jobs",
     "feeds",
     "watchlists",
 )
@@ -46,7 +47,8 @@ _FETCH_KEYS = (
     "page_text_min_chars",
     "fetch_pages",
 )
-_TRANSLATION_KEYS = ("enabled", "packages_dir", "translate_all", "batch_size", "beam_size", "threads")
+_TRANSLATION_KEYS = ("enabled", "packages_dir", "translate_all", "batch_size", "beam_size", "threads", "device")
+_JOBS_KEYS = ("tick", "heartbeat", "stalled_after", "max_attempts")
 _DIGEST_KEYS = ("time", "timezone", "to", "from", "subject", "smtp", "empty", "templates")
 _SMTP_KEYS = ("host", "port", "security", "username", "timeout")
 _LANGUAGE_HINT = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
@@ -66,6 +68,7 @@ class Config:
     fetch: FetchSettings
     translation: TranslationSettings
     digest: DigestSettings
+    jobs: JobSettings = field(default_factory=JobSettings)
     allow_private_networks: bool = False
 
     @property
@@ -117,6 +120,7 @@ def load_config(path: Path) -> Config:
         fetch=_fetch(reader, top.get("fetch")),
         translation=_translation(reader, top.get("translation"), base, data_dir),
         digest=_digest(reader, top.get("digest"), base),
+        jobs=_jobs(reader, top.get("jobs")),
         allow_private_networks=allow_private,
     )
 
@@ -140,8 +144,14 @@ def _database(reader: NodeReader, node: yaml.Node, base: Path) -> str:
         # sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy writes them
         p = Path(rest[1:] if rest.startswith("/") else rest)
         return str(p if p.is_absolute() else base / p)
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        if not urlsplit(value).path.strip("/"):
+            raise reader.fail(node, "database", "the PostgreSQL URL names no database",
+                              "write postgresql://user@host/dbname")
+        return value
     raise reader.fail(
-        node, "database", f"unsupported database URL scheme '{scheme}'", "use a SQLite file path or sqlite:///path"
+        node, "database", f"unsupported database URL scheme '{scheme}'",
+        "use a SQLite file path, sqlite:///path or postgresql://user@host/dbname"
     )
 
 
@@ -258,6 +268,39 @@ def _translation(reader: NodeReader, node: yaml.Node | None, base: Path, data_di
         beam_size=reader.integer(m["beam_size"], "translation.beam_size", minimum=1)
         if "beam_size" in m else d.beam_size,
         threads=reader.integer(m["threads"], "translation.threads", minimum=0) if "threads" in m else d.threads,
+        device=_choice(reader, m, "device", "translation.device", ("cpu", "cuda", "auto"), d.device),
+    )
+
+
+def _choice(reader: NodeReader, m: dict[str, yaml.Node], key: str, field: str, allowed: tuple[str, ...],
+            default: str) -> str:
+    if key not in m:
+        return default
+    value = reader.string(m[key], field).lower()
+    if value not in allowed:
+        raise reader.fail(m[key], field, f"unknown value {value!r}", f"use {', '.join(allowed)}")
+    return value
+
+
+def _jobs(reader: NodeReader, node: yaml.Node | None) -> JobSettings:
+    d = JobSettings()
+    if node is None:
+        return d
+    m = reader.mapping(node, "jobs", allowed=_JOBS_KEYS)
+
+    def seconds(key: str, default: float) -> float:
+        if key not in m:
+            return default
+        raw = reader.string(m[key], f"jobs.{key}")
+        parsed = timedelta(seconds=float(raw)) if re.fullmatch(r"\d+(\.\d+)?", raw) else parse_duration(raw)
+        if parsed is None or parsed.total_seconds() <= 0:
+            raise reader.fail(m[key], f"jobs.{key}", f"not a duration: {raw!r}", "write e.g. 5s, 30s or 2m")
+        return parsed.total_seconds()
+    return JobSettings(
+        tick=seconds("tick", d.tick), heartbeat=seconds("heartbeat", d.heartbeat),
+        stalled_after=seconds("stalled_after", d.stalled_after),
+        max_attempts=reader.integer(m["max_attempts"], "jobs.max_attempts", minimum=1)
+        if "max_attempts" in m else d.max_attempts,
     )
 
 

@@ -28,7 +28,7 @@ from .models import Hit, WatchlistMatch
 from .scripts import fold_table
 from .storage import FeedRow, StoredArticle
 from .urls import canonical_url
-from .watchlists import Watchlist
+from .watchrules import Watchlist
 
 HTML_TEMPLATE = "digest.html.j2"
 TEXT_TEMPLATE = "digest.txt.j2"

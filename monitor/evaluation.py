@@ -18,7 +18,8 @@ from pathlib import Path
 from monitor.errors import ConfigError, LabelledSetError
 from monitor.language import LanguageDetector
 from monitor.models import Hit
-from monitor.watchlists import Watchlist, match
+from monitor.watchlists import match
+from monitor.watchrules import Watchlist
 
 __all__ = [
     "LANGUAGES",

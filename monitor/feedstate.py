@@ -5,8 +5,9 @@ and whether a scheduled poll should fetch it. ``now`` is always passed in.
 - Failure: exponential backoff from the feed's interval (1x, 2x, 4x, ...), capped at a day (or the
   interval, when longer); a Retry-After longer than that wins; HTTP 410 Gone disables the feed
   until its URL is changed in the config.
-- A scheduled poll skips a disabled feed, and one whose next attempt is more than half an interval
-  ahead (polls fire on the interval grid plus jitter, next attempts count from the last fetch).
+- No poll fetches a disabled feed; a scheduled poll also skips one whose next attempt is more
+  than half an interval ahead (polls fire on the interval grid plus jitter, next attempts count
+  from the last fetch).
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def after_failure(state: FeedState, feed: FeedConfig, error: MonitorError, now: 
                    next_attempt=now + delay, disabled_reason=disabled)
 
 
+def disabled(state: FeedState) -> str | None:
+    """Why no poll, scheduled or asked for (``monitor fetch``), may fetch this feed; None if one may."""
+    return state.disabled_reason
+
+
 @dataclass(frozen=True, slots=True)
 class PollDecision:
     due: bool
@@ -57,8 +63,8 @@ class PollDecision:
 
 def feed_due(state: FeedState, now: datetime, interval: timedelta) -> PollDecision:
     """Whether a scheduled poll should fetch (see the module docstring)."""
-    if state.disabled_reason:
-        return PollDecision(False, f"disabled: {state.disabled_reason}")
+    if (why := disabled(state)) is not None:
+        return PollDecision(False, f"disabled: {why}")
     if state.next_attempt is not None and state.next_attempt - interval / 2 > now:
         kind = f"backing off after {state.consecutive_failures} failure(s)" if state.consecutive_failures \
             else "fetched recently"

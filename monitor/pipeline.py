@@ -20,13 +20,14 @@ from .decoding import decode_html
 from .errors import FeedParseError, FetchError, MonitorError
 from .extraction import choose_text, extract
 from .feeds import parse_feed
-from .feedstate import after_failure, after_success
+from .feedstate import after_failure, after_success, disabled
 from .fetching import Fetcher
 from .language import LanguageDetector
 from .models import Article, Extracted, FeedEntry, FeedState, TranslationState
 from .settings import FeedConfig, FetchSettings
 from .storage import Store
-from .watchlists import Watchlist, match
+from .watchlists import match
+from .watchrules import Watchlist
 
 log = logging.getLogger(__name__)
 
@@ -148,17 +149,16 @@ class Pipeline:
         self.watchlists = tuple(watchlists)
         self.settings = settings
         self.clock = clock
+        self._feed_gate = asyncio.Semaphore(max(1, settings.feed_concurrency))  # across passes and jobs
 
     async def run_pass(
         self, feeds: Sequence[FeedConfig], on_feed_done: Callable[[FeedOutcome], None] | None = None
     ) -> PassSummary:
         """One pass over ``feeds``; feeds run concurrently, each feed's failure is its own."""
         started = self.clock()
-        gate = asyncio.Semaphore(max(1, self.settings.feed_concurrency))
 
         async def one(feed: FeedConfig) -> FeedOutcome:
-            async with gate:
-                outcome = await self.process_feed(feed)
+            outcome = await self.process_feed(feed)
             if on_feed_done is not None:
                 on_feed_done(outcome)
             return outcome
@@ -167,9 +167,14 @@ class Pipeline:
         return PassSummary(outcomes=tuple(outcomes), started=started, finished=self.clock())
 
     async def process_feed(self, feed: FeedConfig) -> FeedOutcome:
+        """Fetch, parse and store one feed, at most ``fetch.feed_concurrency`` feeds at once."""
+        async with self._feed_gate:
+            return await self._process_feed(feed)
+
+    async def _process_feed(self, feed: FeedConfig) -> FeedOutcome:
         state = self.store.feed_state(feed.url)
-        if state.disabled_reason:  # feedstate.after_failure disabled it (410 Gone)
-            return FeedOutcome(feed=feed, status="disabled", error=state.disabled_reason)
+        if (why := disabled(state)) is not None:
+            return FeedOutcome(feed=feed, status="disabled", error=why)
         now = self.clock()
         try:
             response = await self.fetcher.fetch_feed(feed.url, etag=state.etag, last_modified=state.last_modified)

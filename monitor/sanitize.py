@@ -43,3 +43,12 @@ def strip_controls(text: str) -> str:
     text = _ESCAPE_SEQUENCE.sub("", text)
     text = _SEPARATORS.sub(" ", text)
     return _JUNK.sub("", text)
+
+
+def for_terminal(text: str | None, limit: int = 200) -> str:
+    """Feed-supplied text for one line of a terminal: every non-printable character (newlines
+    too) a space, cut to ``limit`` characters with an ellipsis; None is empty."""
+    if text is None:
+        return ""
+    clean = "".join(ch if ch.isprintable() else " " for ch in text)
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"

@@ -141,7 +141,6 @@ class Daemon:
         self._before_digest = before_digest
         self._pipeline = make_pipeline(config)
         self._mailer = make_mailer(config)
-        self._gate = asyncio.Semaphore(max(1, config.fetch.feed_concurrency))
         self._scheduled: dict[str, timedelta] = {}  # feed URL -> interval of its job
         self._digest_slot: tuple[time, str] | tuple[()] | None = None  # (): none, no recipients
         self._feed_tasks: set[asyncio.Task[Any]] = set()
@@ -231,8 +230,7 @@ class Daemon:
         if task is not None:
             self._feed_tasks.add(task)
         try:
-            async with self._gate:
-                outcome = await self._pipeline.process_feed(feed)
+            outcome = await self._pipeline.process_feed(feed)
             if outcome.status == "failed":
                 after = self.store.feed_state(url)
                 when = after.next_attempt.isoformat(timespec="seconds") if after.next_attempt else "-"

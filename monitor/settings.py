@@ -50,6 +50,7 @@ class TranslationSettings:
     batch_size: int = 64  # sentences per model batch; measured: 16-128 level, 2048 slowest (padding)
     beam_size: int = 1
     threads: int = 0  # 0: let CTranslate2 decide
+    device: str = "cpu"  # CTranslate2's device: cpu | cuda | auto (cuda when a GPU is visible)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +72,13 @@ class DigestSettings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     empty: str = "send"  # send | skip
     templates: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobSettings:
+    """The distributed deployment (PostgreSQL + Procrastinate workers): ``monitor schedule/worker``."""
+
+    tick: float = 5.0  # seconds between the scheduler's looks at what is due
+    heartbeat: float = 10.0  # seconds between a worker's heartbeats
+    stalled_after: float = 30.0  # a worker silent this long is dead: its running jobs are retried
+    max_attempts: int = 3  # a job failing this often stays failed (listed by `monitor jobs`)

@@ -151,6 +151,7 @@ class Translator:
         compute_type: str = "auto",
         max_input_tokens: int = MAX_INPUT_TOKENS,
         max_decoding_length: int = 256,
+        device: str = "cpu",
     ) -> None:
         """``threads``: CTranslate2 intra_threads (0: its default); ``inter_threads``: batches
         translated in parallel, each on ``threads`` threads."""
@@ -168,6 +169,9 @@ class Translator:
         self.threads = threads
         self.inter_threads = inter_threads
         self.compute_type = compute_type
+        if device not in ("cpu", "cuda", "auto"):
+            raise ValueError(f"device must be cpu, cuda or auto, not {device!r}")
+        self.device = device
         self.max_input_tokens = max_input_tokens
         self.max_decoding_length = max_decoding_length
         self.calls = 0  # sentences (model inputs) sent to the model, over the object's life
@@ -322,7 +326,7 @@ class Translator:
         try:
             tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(sp_path))
             translator = ctranslate2.Translator(
-                str(package.path / "model"), device="cpu", compute_type=self.compute_type,
+                str(package.path / "model"), device=self.device, compute_type=self.compute_type,
                 inter_threads=self.inter_threads, intra_threads=self.threads,
             )
         except (RuntimeError, ValueError, OSError) as exc:

@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.digestsite import fetched_once
 from tests.support.httpserver import TestServer
+from tests.support.postgres import PostgresServer, pg_bin, postgres_server
 from tests.support.site import seed_site
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,6 +26,33 @@ def require_shared(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not present: this test reads the shared corpus (../shared/corpus), absent here")
     return path
+
+
+REQUIRE_POSTGRES = "MONITOR_REQUIRE_POSTGRES"  # set by `make test` (and so CI): never skip those tests
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session (initdb + pg_ctl, 127.0.0.1 only)."""
+    if pg_bin() is None:
+        if os.environ.get(REQUIRE_POSTGRES):
+            pytest.fail(f"no PostgreSQL binaries found, and {REQUIRE_POSTGRES} is set: install postgresql")
+        pytest.skip("no PostgreSQL found (initdb not on PATH nor in /usr/lib/postgresql/*/bin): install it to run "
+                    "the PostgreSQL half of the storage tests")
+    with postgres_server(tmp_path_factory.mktemp("postgres")) as pg:
+        yield pg
+
+
+_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty database of each kind: a SQLite file path, or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "db" / "monitor.sqlite3")
+    pg: PostgresServer = request.getfixturevalue("postgres")
+    return pg.create_database(f"t{os.getpid()}_{next(_databases)}")
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from monitor.digest import (
 from monitor.errors import ConfigError
 from monitor.models import Article, Hit, LanguageResult, TextSource, WatchlistMatch
 from monitor.storage import Store, StoredArticle
-from monitor.watchlists import default_watchlists
+from monitor.watchrules import default_watchlists
 from tests.support import seedsite
 from tests.support.digestsite import EVIL_TITLE, copy_fetched
 

@@ -14,7 +14,7 @@ from monitor.config import load_config
 from monitor.models import Extracted, FeedEntry, TextSource, TranslationState
 from monitor.pipeline import build_article
 from monitor.settings import FeedConfig
-from monitor.watchlists import default_watchlists
+from monitor.watchrules import default_watchlists
 from tests.support import seedsite
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)

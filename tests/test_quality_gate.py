@@ -15,7 +15,7 @@ import pytest
 from monitor.errors import ConfigError, LabelledSetError
 from monitor.evaluation import EvalReport, check_floors, evaluate, format_report
 from monitor.language import LanguageDetector
-from monitor.watchlists import default_watchlists
+from monitor.watchrules import default_watchlists
 
 FLOORS = Path(__file__).with_name("quality_floors.json")
 

@@ -32,12 +32,13 @@ from pathlib import Path
 
 import pytest
 
-from monitor import storage
 from monitor.errors import SchemaVersionError, StorageError
 from monitor.models import FeedState
-from monitor.storage import Store
+from monitor.storage import Store, migrate
 from tests.support import seedsite
 from tests.support.httpserver import TestServer
+
+DATA = Path(__file__).parent / "data"
 
 MONITOR = [sys.executable, "-m", "monitor"]
 WRITING = (["fetch"], ["translate"], ["digest", "--send"])
@@ -294,12 +295,12 @@ def test_not_a_sqlite_file_corrupt_file_and_folder(tmp_path: Path) -> None:
 def test_newer_schema_is_refused_by_readers_and_writers(fetched: Path, tmp_path: Path) -> None:
     db = tmp_path / "data" / "monitor.sqlite3"
     con = sqlite3.connect(db)
-    con.execute("PRAGMA user_version = 99")
+    con.execute("UPDATE alembic_version SET version_num = '9999'")  # a migration this monitor lacks
     con.commit()
     con.close()
     before = snapshot(db.parent)
     for command in (["export"], ["feeds", "list"], ["digest"], ["fetch"]):
-        one_line_error(cli(fetched, *command), str(db), "schema version 99 is newer")
+        one_line_error(cli(fetched, *command), str(db), "schema revision 9999 is newer")
     assert snapshot(db.parent) == before
 
 
@@ -307,13 +308,8 @@ def test_newer_schema_is_refused_by_readers_and_writers(fetched: Path, tmp_path:
 
 
 def _version_1(db: Path) -> None:
-    con = sqlite3.connect(db)
-    con.executescript(storage._MIGRATIONS[0])
-    con.execute("INSERT INTO digests (sent_at, covers_until, article_count, recipients)"
-                " VALUES ('2025-01-01T00:00:00+00:00', '2025-01-01T00:00:00+00:00', 3, '[]')")
-    con.execute("PRAGMA user_version = 1")
-    con.commit()
-    con.close()
+    """A database as monitor wrote it before Alembic, at schema version 1 (tests/data/legacy)."""
+    shutil.copyfile(DATA / "legacy" / "monitor-v1.sqlite3", db)
 
 
 def test_older_compatible_schema_is_read_without_migrating(ro_fs: None, tmp_path: Path) -> None:
@@ -322,7 +318,8 @@ def test_older_compatible_schema_is_read_without_migrating(ro_fs: None, tmp_path
     _version_1(db)
     with Store(db, read_only=True) as store:
         last = store.last_digest()
-        assert last is not None and last.article_count == 3 and last.last_article_id == 0
+        assert last is not None and last.article_count == 2 and last.last_article_id == 0
+        assert store.count_articles() == 3
     config = tmp_path / "feeds.yaml"
     config.write_text("database: data/monitor.sqlite3\nfeeds: []\n")
     for command in (["export"], ["digest"]):
@@ -334,7 +331,7 @@ def test_older_compatible_schema_is_read_without_migrating(ro_fs: None, tmp_path
     with Store(db) as store:  # a writer does
         assert store.last_digest() is not None
     con = sqlite3.connect(db)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == storage.SCHEMA_VERSION
+    assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == migrate.head()
     con.close()
 
 
@@ -344,8 +341,8 @@ def test_older_schema_a_reader_cannot_read_is_refused_clearly(
     """As when a future migration changes what the read methods need (READABLE_FROM goes up)."""
     db = tmp_path / "monitor.sqlite3"
     _version_1(db)
-    monkeypatch.setattr(storage, "READABLE_FROM", 2)
-    with pytest.raises(SchemaVersionError, match=r"version 1 is older .* cannot be migrated by a command that only"):
+    monkeypatch.setattr(migrate, "READABLE_FROM", migrate.head())
+    with pytest.raises(SchemaVersionError, match=r"schema 1 is older .* cannot be migrated by a command that only"):
         Store(db, read_only=True)
     Store(db).close()  # a writing open migrates it; then readers read it
     Store(db, read_only=True).close()

@@ -1,11 +1,12 @@
-"""The store on real SQLite files: articles round-trip whole, one article however many feeds carry it,
+"""The store on both databases (a real SQLite file, a real PostgreSQL server): articles round-trip
+whole, one article however many feeds carry it,
 feed state, the translation queue, digests and the "since the last digest" window, reopening."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -36,16 +37,17 @@ def article(key: str, *, url: str | None = "https://www.example.se/a/1/?utm_sour
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(tmp_path / "db" / "monitor.sqlite3")
+def store(database: str) -> Iterator[Store]:
+    with Store(database) as opened:
+        yield opened
 
 
-def test_an_article_round_trips_whole_and_survives_reopening(store: Store, tmp_path: Path) -> None:
+def test_an_article_round_trips_whole_and_survives_reopening(store: Store, database: str) -> None:
     original = article("guid:https://example.se/a/1")
     article_id = store.save_article(original)
     assert article_id is not None
     store.close()
-    with Store(tmp_path / "db" / "monitor.sqlite3") as again:
+    with Store(database) as again:
         stored = again.article(article_id)
     assert stored.article == original
     assert stored.feeds == ("https://example.se/feed",)
@@ -114,7 +116,7 @@ def test_flagged_after_the_last_digest(store: Store) -> None:
 
 def test_a_failed_transaction_leaves_nothing_behind(store: Store) -> None:
     with pytest.raises(RuntimeError), store.transaction() as db:
-        db.execute("INSERT INTO feeds (url, name) VALUES ('https://x/feed', 'X')")
+        db.exec_driver_sql("INSERT INTO feeds (url, name) VALUES ('https://x/feed', 'X')")
         raise RuntimeError("boom")
     assert store.feed_rows() == []
     with pytest.raises(StorageError, match="no article with id 99"):

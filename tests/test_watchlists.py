@@ -10,7 +10,8 @@ import yaml
 
 from monitor.errors import WatchlistError
 from monitor.models import WatchlistMatch
-from monitor.watchlists import Watchlist, default_watchlists, load_watchlist_file, match, parse_watchlist_node
+from monitor.watchlists import match
+from monitor.watchrules import Watchlist, default_watchlists, load_watchlist_file, parse_watchlist_node
 from tests.support.seedtext import sv_seed, zh_seed
 
 

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from .errors import StorageError
+from ..errors import StorageError
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,11 @@
+"""Storage: SQLite by default, PostgreSQL by URL; one schema, one set of queries.
+
+``schema`` (the tables) · ``migrate`` (Alembic, and adopting pre-Alembic SQLite files) ·
+``engine`` (connecting, transactions, what to retry) · ``sqlitefile`` (opening a SQLite file and
+diagnosing it) · ``store`` (the queries) · ``records`` (what they return).
+"""
+
+from .records import DigestRecord, FeedRow, StoredArticle
+from .store import Store
+
+__all__ = ["DigestRecord", "FeedRow", "Store", "StoredArticle"]
