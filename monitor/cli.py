@@ -356,23 +356,41 @@ def digest_command(ctx: Context, output: Path | None, send: bool) -> None:
         click.echo("nothing flagged since the last digest; not sent (digest.empty: skip)")
 
 
+def _own_config(ctx: Context, path: Path | None) -> Config:
+    """A command's own ``--config`` (scripts write `monitor worker --config F`) wins over the group's."""
+    if path is not None:
+        ctx.config_path, ctx._config = path, None
+    return ctx.config
+
+
+_CONFIG_OPTION = click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
+                              default=None, help="The feeds.yaml to use (as `monitor --config`).")
+
+
 @main.command("run")
+@_CONFIG_OPTION
 @pass_ctx
-def run_command(ctx: Context) -> None:
+def run_command(ctx: Context, config_path: Path | None) -> None:
     """Run as a daemon: poll each feed at its own interval, send the digest daily at digest.time
     (digest.timezone). Reloads the config when the file changes or on SIGHUP; stops cleanly on
-    Ctrl-C or SIGTERM."""
+    Ctrl-C or SIGTERM. On PostgreSQL: a scheduler and a worker for every queue, in one process."""
     import dataclasses
     import os
 
     from .app import build_background_translator, build_mailer, open_app, system_clock
     from .mailer import PASSWORD_ENV
     from .scheduler import Daemon
+    from .storage.engine import is_postgres
 
-    config = ctx.config
+    config = _own_config(ctx, config_path)
+    if is_postgres(config.database):
+        from .distributed.service import serve_all
+
+        _daemon_logging()
+        asyncio.run(serve_all(config))
+        return
     password = os.environ.get(PASSWORD_ENV)
-    if logging.getLogger().level > logging.INFO:
-        logging.getLogger("monitor").setLevel(logging.INFO)  # a daemon says what it does
+    _daemon_logging()
 
     async def serve() -> None:
         background = build_background_translator(config, system_clock)
@@ -395,3 +413,63 @@ def run_command(ctx: Context) -> None:
             await background.aclose()
 
     asyncio.run(serve())
+
+
+def _daemon_logging() -> None:
+    if logging.getLogger().level > logging.INFO:
+        logging.getLogger("monitor").setLevel(logging.INFO)  # a daemon says what it does
+
+
+@main.command()
+@_CONFIG_OPTION
+@pass_ctx
+def schedule(ctx: Context, config_path: Path | None) -> None:
+    """Defer feed polls at their intervals and the daily digest as jobs for `monitor worker`s, and
+    put back the jobs of workers that died (PostgreSQL only). Any number may run. Stops on SIGTERM."""
+    from .distributed.service import serve_scheduler
+
+    config = _own_config(ctx, config_path)
+    _daemon_logging()
+    asyncio.run(serve_scheduler(config))
+
+
+@main.command()
+@_CONFIG_OPTION
+@click.option("--queues", default="fetch,pages,translate,digest", show_default=True,
+              help="Comma-separated queues to take jobs from (e.g. `translate` on a GPU machine).")
+@click.option("--concurrency", type=click.IntRange(min=1), default=4, show_default=True,
+              help="Jobs run at once by this worker.")
+@pass_ctx
+def worker(ctx: Context, config_path: Path | None, queues: str, concurrency: int) -> None:
+    """Run jobs (PostgreSQL only): feed polls, pages, translation, the digest. Start any number, on
+    any number of machines sharing the database. Stops on SIGTERM, finishing the jobs in hand."""
+    from .distributed.service import serve_worker
+    from .distributed.tasks import QUEUES
+
+    config = _own_config(ctx, config_path)
+    chosen = tuple(q.strip() for q in queues.split(",") if q.strip())
+    unknown = sorted(set(chosen) - set(QUEUES))
+    if unknown or not chosen:
+        raise click.BadParameter(f"unknown queue(s) {', '.join(unknown) or '(none given)'}; "
+                                 f"choose from {', '.join(QUEUES)}", param_hint="--queues")
+    _daemon_logging()
+    asyncio.run(serve_worker(config, chosen, concurrency))
+
+
+@main.command()
+@click.option("--status", "statuses", multiple=True, default=("todo", "doing", "failed"), show_default=True,
+              type=click.Choice(["todo", "doing", "succeeded", "failed", "cancelled", "aborted"]),
+              help="Which jobs to list (repeatable).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@pass_ctx
+def jobs(ctx: Context, statuses: tuple[str, ...], limit: int) -> None:
+    """Jobs queued, running and failed, per queue, with the error of each failed one (PostgreSQL only)."""
+    from .distributed.service import job_report
+
+    report = asyncio.run(job_report(ctx.config, statuses, limit))
+    for (queue, status), n in sorted(report.counts.items()):
+        click.echo(f"{queue:10} {status:10} {n}")
+    for row in report.rows:
+        error = report.errors.get(row.id)
+        click.echo(f"#{row.id} {row.status} {row.task} (queue {row.queue}, attempts {row.attempts}) "
+                   f"{for_terminal(row.args, 160)}" + (f"\n    error: {for_terminal(error, 400)}" if error else ""))

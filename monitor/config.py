@@ -48,7 +48,7 @@ _FETCH_KEYS = (
     "fetch_pages",
 )
 _TRANSLATION_KEYS = ("enabled", "packages_dir", "translate_all", "batch_size", "beam_size", "threads", "device")
-_JOBS_KEYS = ("tick", "heartbeat", "stalled_after", "max_attempts")
+_JOBS_KEYS = ("tick", "heartbeat", "stalled_after")
 _DIGEST_KEYS = ("time", "timezone", "to", "from", "subject", "smtp", "empty", "templates")
 _SMTP_KEYS = ("host", "port", "security", "username", "timeout")
 _LANGUAGE_HINT = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
@@ -299,8 +299,6 @@ def _jobs(reader: NodeReader, node: yaml.Node | None) -> JobSettings:
     return JobSettings(
         tick=seconds("tick", d.tick), heartbeat=seconds("heartbeat", d.heartbeat),
         stalled_after=seconds("stalled_after", d.stalled_after),
-        max_attempts=reader.integer(m["max_attempts"], "jobs.max_attempts", minimum=1)
-        if "max_attempts" in m else d.max_attempts,
     )
 
 

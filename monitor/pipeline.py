@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from .decoding import decode_html
@@ -45,6 +45,7 @@ class FeedOutcome:
     page_failures: int = 0
     error: str | None = None  # failed/disabled: why; ok: the entries it had to skip, if any
     page_errors: tuple[str, ...] = ()  # the first few reasons pages were not used (at most PAGE_REASONS)
+    queued: int = 0  # new entries handed to a page queue (distributed: page jobs), not stored yet
 
     def describe(self) -> str:
         """One line for the log: the feed pass with its counts and the first reasons pages failed."""
@@ -54,6 +55,8 @@ class FeedOutcome:
             return f"feed {self.feed.name}: {self.status}"
         line = f"feed {self.feed.name}: {self.status}, {self.entries} entries, {self.new_articles} new, " \
                f"{self.flagged} flagged"
+        if self.queued:
+            line += f", {self.queued} queued for their pages"
         if self.page_failures:
             more = "; ..." if self.page_failures > len(self.page_errors) else ""
             reasons = "; ".join(self.page_errors) + more
@@ -130,6 +133,13 @@ def build_article(
 # -- the I/O layer -----------------------------------------------------------------
 
 
+class PageQueue(Protocol):
+    """Where new entries go when their pages are fetched elsewhere (the distributed deployment's
+    page jobs); without one, a feed's pages are fetched within its own pass."""
+
+    async def enqueue(self, feed: FeedConfig, entries: Sequence[FeedEntry], feed_language: str | None) -> None: ...
+
+
 class Pipeline:
     def __init__(
         self,
@@ -141,8 +151,10 @@ class Pipeline:
         settings: FetchSettings,
         clock: Callable[[], datetime],
         cpu: Executor,
+        pages: PageQueue | None = None,
     ) -> None:
         self.fetcher = fetcher
+        self.pages = pages
         self.cpu = cpu
         self.store = store
         self.detector = detector
@@ -200,6 +212,11 @@ class Pipeline:
         new, flagged, page_failures = 0, 0, 0
         page_errors: list[str] = []
         fresh = [e for e in parsed.entries if not self.store.link_existing(e.key, e.identity_url, feed.url)]
+        if self.pages is not None and fresh:  # durable jobs, committed before the feed state below
+            await self.pages.enqueue(feed, fresh, parsed.language)
+            fresh, queued = [], len(fresh)
+        else:
+            queued = 0
         tasks = [asyncio.create_task(self._prepare(entry, feed, parsed.language)) for entry in fresh]
         try:
             for task in tasks:  # store in feed order, each in its own transaction
@@ -226,7 +243,12 @@ class Pipeline:
         for p in parsed.problems:  # counted in the feed's summary line, kept as its last error
             log.debug("%s: %s", feed.url, p)
         return FeedOutcome(feed=feed, status="ok", entries=len(parsed.entries), new_articles=new, flagged=flagged,
-                           page_failures=page_failures, page_errors=tuple(page_errors), error=problem)
+                           page_failures=page_failures, page_errors=tuple(page_errors), error=problem, queued=queued)
+
+    async def store_entry(self, entry: FeedEntry, feed: FeedConfig, feed_language: str | None) -> tuple[Article, bool]:
+        """One entry's page fetched, extracted, matched and stored (a page job); True if it was new."""
+        article = await self._prepare(entry, feed, feed_language)
+        return article, self.store.save_article(article) is not None
 
     def _failed(self, feed: FeedConfig, state: FeedState, exc: MonitorError, now: datetime) -> FeedOutcome:
         log.debug("feed %s (%s) failed: %s", feed.name, feed.url, exc)

@@ -81,4 +81,3 @@ class JobSettings:
     tick: float = 5.0  # seconds between the scheduler's looks at what is due
     heartbeat: float = 10.0  # seconds between a worker's heartbeats
     stalled_after: float = 30.0  # a worker silent this long is dead: its running jobs are retried
-    max_attempts: int = 3  # a job failing this often stays failed (listed by `monitor jobs`)

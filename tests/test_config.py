@@ -79,7 +79,20 @@ BAD = [
     ("empty file", "", None, ["empty"]),
     ("bad language", "feeds:\n  - url: https://a.test/f\n    language: swedish!\n", 3, ["not a language tag"]),
     ("unsupported database", "database: mysql://x/y\nfeeds: []\n", 1, ["unsupported database"]),
+    ("postgres url without a database", "database: postgresql://me@db.example\nfeeds: []\n", 1,
+     ["names no database", "postgresql://user@host/dbname"]),
+    ("bad device", "feeds: []\ntranslation:\n  device: gpu\n", 3, ["translation.device", "cpu, cuda, auto"]),
+    ("bad job tick", "feeds: []\njobs:\n  tick: soon\n", 3, ["jobs.tick", "not a duration"]),
+    ("unknown jobs key", "feeds: []\njobs:\n  hearbeat: 5s\n", 3, ["jobs.hearbeat", "did you mean 'heartbeat'"]),
 ]
+
+
+def test_postgresql_url_device_and_job_timings(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "database: postgresql://me@db.example:5433/monitor\nfeeds: []\n"
+                                         "translation:\n  device: CUDA\njobs:\n  tick: 2\n  stalled_after: 1m\n"))
+    assert config.database == "postgresql://me@db.example:5433/monitor"  # a URL, not a path under the config
+    assert config.translation.device == "cuda"
+    assert (config.jobs.tick, config.jobs.heartbeat, config.jobs.stalled_after) == (2.0, 10.0, 60.0)
 
 
 @pytest.mark.parametrize(("case", "text", "line", "fragments"), BAD, ids=[b[0] for b in BAD])

@@ -37,7 +37,7 @@ _LEGACY_V2 = (  # what user_version 2 added to version 1
 class SchemaState:
     revision: str | None  # the Alembic revision, or None (new, legacy or foreign)
     legacy_version: int  # SQLite's user_version (0 on PostgreSQL and on new databases)
-    tables: int  # tables other than alembic_version
+    tables: int  # tables other than alembic_version and Procrastinate's
 
     @property
     def empty(self) -> bool:
@@ -74,7 +74,9 @@ def read_state(conn: sa.Connection) -> SchemaState:
     """The schema as found, read in one statement per fact (no migration is running: the caller
     holds the write lock, or only reads)."""
     revision = MigrationContext.configure(conn).get_current_revision()
-    names = [n for n in sa.inspect(conn).get_table_names() if n != "alembic_version"]
+    # Procrastinate's job tables share a PostgreSQL database with ours (the distributed deployment)
+    names = [n for n in sa.inspect(conn).get_table_names()
+             if n != "alembic_version" and not n.startswith("procrastinate_")]
     legacy = 0
     if conn.dialect.name == "sqlite":
         legacy = int(conn.exec_driver_sql("PRAGMA user_version").scalar() or 0)

@@ -131,3 +131,13 @@ digests = sa.Table(
     sa.Column("recipients", sa.Text, nullable=False),
     sa.Column("last_article_id", sa.Integer, nullable=False, server_default="0"),
 )
+
+job_errors = sa.Table(  # why a distributed job failed (Procrastinate keeps the status, not the error)
+    "job_errors", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("job_id", sa.BigInteger, nullable=False),
+    sa.Column("task", sa.Text, nullable=False),
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index("job_errors_job", "job_id"),
+)

@@ -28,7 +28,7 @@ from ..models import Article, FeedState, Hit, LanguageResult, TextSource, Transl
 from ..urls import canonical_url
 from . import engine, migrate, sqlitefile
 from .records import DigestRecord, FeedRow, StoredArticle
-from .schema import article_feeds, articles, digests, feeds, hits, matches, translation_cache
+from .schema import article_feeds, articles, digests, feeds, hits, job_errors, matches, translation_cache
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -51,6 +51,10 @@ class Store:
         self._writes_refused = False
         self._db = engine.connect(self.path, read_only=read_only, timeout=timeout, password=password)
         self.where = self._db.where
+        if read_only and self._db.conn.dialect.name == "postgresql" and self._read(migrate.read_state).empty:
+            log.warning("%s: no monitor tables yet (nothing fetched): reading an empty database", self.where)
+            self.close()  # an empty stand-in, as for a SQLite file that does not exist yet
+            self._db = engine.connect(":memory:", read_only=True, timeout=timeout, password=None)
         self.dialect = self._db.conn.dialect.name
         try:
             self._open_schema(migrate_it=self._db.stand_in or not read_only)
@@ -391,6 +395,20 @@ class Store:
                                            articles.c.id <= upto).order_by(articles.c.id))
         rows = self._read(lambda c: c.execute(query).mappings().all())
         return upto, [self._stored(r) for r in rows]
+
+    # -- distributed jobs ------------------------------------------------------
+
+    def record_job_error(self, job_id: int, task: str, error: str, at: datetime) -> None:
+        self._write(lambda c: c.execute(job_errors.insert().values(job_id=job_id, task=task, error=error[:2000],
+                                                                   at=at)), retry_unique=False)
+
+    def job_errors(self, job_ids: Sequence[int]) -> dict[int, str]:
+        """The latest recorded error of each of these jobs."""
+        if not job_ids:
+            return {}
+        query = (sa.select(job_errors.c.job_id, job_errors.c.error).where(job_errors.c.job_id.in_(list(job_ids)))
+                 .order_by(job_errors.c.id))
+        return {int(row[0]): str(row[1]) for row in self._read(lambda c: c.execute(query).all())}
 
     def failing_feeds(self) -> list[FeedRow]:
         """Feeds whose last attempt failed or that were disabled after an error."""

@@ -1,0 +1,130 @@
+"""Benchmark: the same loopback site of real pages stored by monitor on SQLite (`monitor fetch`)
+and on PostgreSQL with 1 and 2 `monitor worker` processes (plus one `monitor schedule`).
+
+Starts its own PostgreSQL (initdb/pg_ctl, as the tests do). Prints, per setup, the seconds until
+every article is stored, articles/s, and peak RSS of the worker processes.
+
+    .venv/bin/python bench/bench_distributed.py [--feeds 10] [--articles 20] [--concurrency 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_pipeline import real_pages, rss  # noqa: E402
+from monitor.storage import Store  # noqa: E402
+from tests.support.httpserver import TestServer  # noqa: E402
+from tests.support.postgres import postgres_server  # noqa: E402
+
+
+def site(server: TestServer, feeds: int, articles: int) -> str:
+    pages = real_pages(feeds * articles)
+    lines = []
+    for f in range(feeds):
+        items = []
+        for a in range(articles):
+            url = server.add(f"/f{f}/a{a}", pages[f * articles + a], "text/html")
+            items.append((f"Article {f}-{a}", url))
+        feed_url = server.add(f"/f{f}/feed", rss(f"Feed {f}", items), "application/rss+xml")
+        lines.append(f"  - {{name: feed {f}, url: '{feed_url}'}}\n")
+    return "".join(lines)
+
+
+def config(folder: Path, database: str, feeds: str) -> Path:
+    path = folder / "feeds.yaml"
+    path.write_text(f"database: {database}\nallow_private_networks: true\ntranslation: {{enabled: false}}\n"
+                    "fetch: {per_host: 8, concurrency: 16}\njobs: {tick: 0.5s}\n"
+                    f"feeds:\n{feeds}", encoding="utf-8")
+    return path
+
+
+def peak_rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_sqlite(folder: Path, feeds: str, total: int) -> tuple[float, int]:
+    cfg = config(folder, str(folder / "bench.sqlite3"), feeds)
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(cfg), "fetch"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, peak_rss_kib(proc.pid))
+        time.sleep(0.1)
+    elapsed = time.monotonic() - started
+    with Store(folder / "bench.sqlite3", read_only=True) as store:
+        assert store.count_articles() == total, store.count_articles()
+    return elapsed, peak
+
+
+def run_workers(folder: Path, database: str, feeds: str, total: int, workers: int, concurrency: int
+                ) -> tuple[float, int]:
+    cfg = config(folder, database, feeds)
+    Store(database).close()  # schema first, so the clock measures the work
+    procs = [subprocess.Popen([sys.executable, "-m", "monitor", "worker", "--config", str(cfg), "--concurrency",
+                               str(concurrency)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for _ in range(workers)]
+    time.sleep(3)  # workers up (imports, pools) before anything is queued
+    started = time.monotonic()
+    procs.append(subprocess.Popen([sys.executable, "-m", "monitor", "schedule", "--config", str(cfg)], cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    peak = 0
+    try:
+        while True:
+            peak = max([peak] + [peak_rss_kib(p.pid) for p in procs[:workers]])
+            with Store(database, read_only=True) as store:
+                if store.count_articles() >= total:
+                    break
+            if time.monotonic() - started > 900:
+                raise RuntimeError("timed out")
+            time.sleep(0.2)
+        return time.monotonic() - started, peak
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(60)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--feeds", type=int, default=10)
+    ap.add_argument("--articles", type=int, default=20)
+    ap.add_argument("--concurrency", type=int, default=4)
+    args = ap.parse_args()
+    total = args.feeds * args.articles
+    server = TestServer().start()
+    feeds = site(server, args.feeds, args.articles)
+    print(f"{total} articles ({args.feeds} feeds x {args.articles}), {os.cpu_count()} cores")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        elapsed, peak = run_sqlite(folder, feeds, total)
+        print(f"sqlite, monitor fetch:      {elapsed:6.1f} s  {total / elapsed:5.1f} articles/s  "
+              f"peak RSS {peak / 1024:.0f} MiB")
+        with postgres_server(folder / "pg") as pg:
+            for workers in (1, 2):
+                url = pg.create_database(f"bench{workers}")
+                elapsed, peak = run_workers(folder, url, feeds, total, workers, args.concurrency)
+                print(f"postgresql, {workers} worker(s):   {elapsed:6.1f} s  {total / elapsed:5.1f} articles/s  "
+                      f"peak RSS per worker {peak / 1024:.0f} MiB")
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""The Procrastinate side: the job app on the monitor's PostgreSQL database, its schema, stalled
+job recovery, and the job listing behind `monitor jobs`.
+
+Procrastinate's tables live beside monitor's in the same database (a deployment needs PostgreSQL
+and nothing else). Its schema is applied on first use, under an advisory lock so that several
+processes starting at once apply it once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import procrastinate
+import psycopg
+from sqlalchemy.engine import make_url
+
+from ..errors import MonitorError, StorageError
+from ..storage.engine import is_postgres, redacted
+from .tasks import NAMESPACE, blueprint
+
+log = logging.getLogger(__name__)
+_SCHEMA_LOCK = 0x6D6F6E6A  # advisory lock held while Procrastinate's schema is applied
+
+
+class JobsUnavailable(MonitorError):
+    """The distributed commands need a PostgreSQL database."""
+
+
+def conninfo(database: str) -> str:
+    """The libpq URL of a configured database (SQLAlchemy's driver suffix dropped)."""
+    if not is_postgres(database):
+        raise JobsUnavailable(f"database {database!r} is SQLite: `monitor schedule`, `worker` and `jobs` need "
+                              "PostgreSQL (database: postgresql://user@host/dbname); on SQLite use `monitor run`")
+    return make_url(database).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def build_job_app(database: str, password: str | None, *, pool_size: int = 4) -> procrastinate.App:
+    """The Procrastinate app (not yet open) with monitor's tasks."""
+    kwargs: dict[str, object] = {"password": password} if password and make_url(database).password is None else {}
+    connector = procrastinate.PsycopgConnector(conninfo=conninfo(database), kwargs=kwargs, min_size=1,
+                                               max_size=max(2, pool_size))
+    app = procrastinate.App(connector=connector)
+    app.add_tasks_from(blueprint, namespace=NAMESPACE)
+    return app
+
+
+def ensure_schema(app: procrastinate.App, database: str, password: str | None) -> None:
+    """Apply Procrastinate's schema unless it is there (once, however many processes start at once)."""
+    kwargs = {"password": password} if password and make_url(database).password is None else {}
+    try:
+        with psycopg.connect(conninfo(database), **kwargs) as conn:  # type: ignore[arg-type]
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            row = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
+            if row is None or row[0] is None:
+                log.info("%s: applying Procrastinate's schema", redacted(database))
+                conn.execute(app.schema_manager.get_schema())
+    except psycopg.Error as exc:
+        raise StorageError(f"{redacted(database)}: cannot prepare the job tables: {exc}") from exc
+
+
+async def retry_stalled(app: procrastinate.App, seconds_since_heartbeat: float) -> int:
+    """Jobs whose worker stopped sending heartbeats (killed, machine gone) go back to the queue."""
+    stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat))
+    for job in stalled:
+        log.warning("job %s (%s) was running on a worker that stopped answering; retrying it", job.id, job.task_name)
+        await app.job_manager.retry_job(job)
+    return len(stalled)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRow:
+    id: int
+    queue: str
+    task: str
+    status: str
+    attempts: int
+    args: str
+    scheduled_at: datetime | None
+
+
+async def list_jobs(app: procrastinate.App, *, statuses: tuple[str, ...], limit: int) -> list[JobRow]:
+    rows = await app.connector.execute_query_all_async(
+        "SELECT id, queue_name, task_name, status::text AS status, attempts, args::text AS args, scheduled_at"
+        " FROM procrastinate_jobs WHERE status::text = ANY(%(statuses)s) ORDER BY id DESC LIMIT %(limit)s",
+        statuses=list(statuses), limit=limit)
+    return [JobRow(id=r["id"], queue=r["queue_name"], task=r["task_name"], status=r["status"],
+                   attempts=r["attempts"], args=r["args"], scheduled_at=r["scheduled_at"]) for r in rows]
+
+
+async def count_jobs(app: procrastinate.App) -> dict[tuple[str, str], int]:
+    rows = await app.connector.execute_query_all_async(
+        "SELECT queue_name, status::text AS status, count(*) AS n FROM procrastinate_jobs GROUP BY 1, 2")
+    return {(r["queue_name"], r["status"]): int(r["n"]) for r in rows}

@@ -1,0 +1,281 @@
+"""The distributed deployment as it runs: a real PostgreSQL, `monitor schedule` and `monitor
+worker` as real processes against the loopback site, a real SMTP server.
+
+- two schedulers and two workers: every article stored exactly once, the digest sent once;
+- a worker killed with SIGKILL in the middle of a page: its job is retried by the other worker,
+  and the article is stored once;
+- the per-host limit holds across workers together (per_host: 1, two workers, page requests to
+  the host never overlap);
+- `monitor jobs` lists a job that failed, with its error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from monitor.config import load_config
+from monitor.distributed.service import open_jobs
+from monitor.storage import Store
+from tests.support import seedsite
+from tests.support.httpserver import TestServer
+from tests.support.postgres import PostgresServer
+from tests.support.site import seed_site
+from tests.support.smtp import smtp_server
+
+REPO = Path(__file__).resolve().parents[1]
+JOBS = "jobs:\n  tick: 0.5s\n  heartbeat: 1s\n  stalled_after: 3s\n"
+
+
+def _config(tmp_path: Path, database: str, feeds: str, extra: str = "") -> Path:
+    config = tmp_path / "feeds.yaml"
+    config.write_text(f"database: {database}\nallow_private_networks: true\ntranslation:\n  enabled: false\n"
+                      f"{JOBS}{extra}feeds:\n{feeds}", encoding="utf-8")
+    return config
+
+
+def _seed_feeds(server: TestServer) -> str:
+    return (f"  - {{name: Dagens PS, url: '{server.url('/dagensps/feed/')}', language: sv}}\n"
+            f"  - {{name: DW Chinese, url: '{server.url('/rss-chi-all')}'}}\n"
+            f"  - {{name: Ars Technica, url: '{server.url('/ars/feed')}'}}\n")
+
+
+class Processes:
+    """monitor processes, their logs in files; all stopped (SIGKILL if need be) at the end."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str, config: Path, *args: str) -> subprocess.Popen[bytes]:
+        log = (self.tmp_path / f"{name}.log").open("wb")
+        proc = subprocess.Popen([sys.executable, "-m", "monitor", *args, "--config", str(config)], cwd=REPO,
+                                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
+        self.procs[name] = proc
+        return proc
+
+    def log(self, name: str) -> str:
+        return (self.tmp_path / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+
+    def stop_all(self) -> dict[str, int]:
+        codes = {}
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for name, proc in self.procs.items():
+            try:
+                codes[name] = proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                codes[name] = proc.wait()
+        return codes
+
+
+@pytest.fixture
+def procs(tmp_path: Path) -> Iterator[Processes]:
+    p = Processes(tmp_path)
+    try:
+        yield p
+    finally:
+        p.stop_all()
+
+
+def _wait(what: str, check: Callable[[], bool], timeout: float = 90.0, logs: Callable[[], str] = str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}\n{logs()}")
+        time.sleep(0.3)
+
+
+def _count(url: str) -> int:
+    with Store(url, read_only=True) as store:
+        return store.count_articles()
+
+
+def test_two_schedulers_and_two_workers_store_each_article_once_and_send_one_digest(
+    postgres: PostgresServer, server: TestServer, procs: Processes, tmp_path: Path
+) -> None:
+    seed_site(server)
+    url = postgres.create_database("two_by_two")
+    now = datetime.now(UTC)
+    with smtp_server() as (port, sink):
+        digest = (f"digest:\n  time: \"{(now - timedelta(minutes=1)).strftime('%H:%M')}\"\n  timezone: UTC\n"
+                  f"  from: monitor@example.org\n  to: [desk@example.org]\n  empty: send\n"
+                  f"  smtp: {{host: 127.0.0.1, port: {port}, timeout: 5}}\n")
+        config = _config(tmp_path, url, _seed_feeds(server), digest)
+        with Store(url) as store:  # yesterday's digest was sent: today's slot, a minute ago, is due
+            store.record_digest(sent_at=now - timedelta(days=1), covers_until=now - timedelta(days=1),
+                                article_count=0, recipients=["desk@example.org"], last_article_id=0)
+        for name in ("scheduler-1", "scheduler-2"):
+            procs.start(name, config, "schedule")
+        for name in ("worker-1", "worker-2"):
+            procs.start(name, config, "worker", "--concurrency", "2")
+        logs = lambda: "\n".join(f"--- {n}\n{procs.log(n)[-3000:]}" for n in procs.procs)  # noqa: E731
+        _wait("three articles stored", lambda: _count(url) == 3, logs=logs)
+        _wait("the digest", lambda: len(sink.messages) >= 1, logs=logs)
+        time.sleep(3)  # several more ticks of both schedulers
+        assert len(sink.messages) == 1, logs()
+        codes = procs.stop_all()
+    assert codes == dict.fromkeys(procs.procs, 0), logs()
+    with Store(url, read_only=True) as store:
+        stored = list(store.articles())
+        assert sorted(s.article.feed_name for s in stored) == ["Ars Technica", "DW Chinese", "Dagens PS"]
+        assert len({s.article.key for s in stored}) == 3
+        last = store.last_digest()
+        assert last is not None and last.sent_at > now - timedelta(minutes=5)  # today's, recorded
+    with psycopg.connect(url) as conn:  # and recorded once: yesterday's and today's
+        assert conn.execute("SELECT count(*) FROM digests").fetchone() == (2,)
+    for name in procs.procs:
+        assert "Traceback" not in procs.log(name), procs.log(name)
+    assert sum(len(server.requests_to(p)) for p in ("/dagensps/2025/tio-miljarder-i-smuggelchips/",
+                                                     "/zh/a-65967606", "/ars/minecraft-exploit/")) == 3
+
+
+def _slow_site(server: TestServer, pages: int, delay: float,
+               on_request: Callable[[str], None] = lambda path: None) -> str:
+    """A feed of ``pages`` article pages, each answered after ``delay`` seconds."""
+    ps = seedsite.dagens_ps()
+    body = seedsite.article_page(ps, "Dagens PS").encode()
+    active: list[int] = [0]
+    lock = threading.Lock()
+    peak: list[int] = [0]
+
+    def handler(req: BaseHTTPRequestHandler) -> None:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        on_request(req.path)
+        try:
+            time.sleep(delay)
+            req.send_response(200)
+            req.send_header("Content-Type", "text/html; charset=utf-8")
+            req.send_header("Content-Length", str(len(body)))
+            req.end_headers()
+            req.wfile.write(body)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    items = []
+    for i in range(pages):
+        link = server.add_handler(f"/slow/{i}", handler)
+        items.append((seedsite.Seed(**{**ps.__dict__, "slug": f"s{i}", "title": f"Smugglade AI-chip {i}"}), link))
+    server.add("/slow/feed", seedsite.rss_feed("Slow", "sv", items).encode(), "application/rss+xml")
+    server.peak = peak  # type: ignore[attr-defined]
+    return f"  - {{name: Slow, url: '{server.url('/slow/feed')}', language: sv}}\n"
+
+
+def test_the_per_host_limit_holds_across_workers(
+    postgres: PostgresServer, server: TestServer, procs: Processes, tmp_path: Path
+) -> None:
+    url = postgres.create_database("per_host")
+    feeds = _slow_site(server, pages=6, delay=0.4)
+    config = _config(tmp_path, url, feeds, "fetch:\n  per_host: 1\n")
+    procs.start("scheduler", config, "schedule")
+    procs.start("worker-1", config, "worker", "--concurrency", "3")
+    procs.start("worker-2", config, "worker", "--concurrency", "3")
+    _wait("six articles", lambda: _count(url) == 6, logs=lambda: procs.log("worker-1") + procs.log("worker-2"))
+    assert server.peak[0] == 1  # type: ignore[attr-defined]  # never two page requests at once
+
+
+def test_a_worker_killed_mid_page_has_its_job_retried_by_another(
+    postgres: PostgresServer, server: TestServer, procs: Processes, tmp_path: Path
+) -> None:
+    url = postgres.create_database("kill_nine")
+    first_hit = threading.Event()
+    hits: list[str] = []
+
+    def on_request(path: str) -> None:
+        hits.append(path)
+        if path == "/slow/0":
+            first_hit.set()
+
+    feeds = _slow_site(server, pages=1, delay=2.0, on_request=on_request)
+    config = _config(tmp_path, url, feeds)
+    victim = procs.start("victim", config, "worker", "--concurrency", "1")
+    time.sleep(2)  # the victim is up and waiting before anything is queued
+    procs.start("scheduler", config, "schedule")
+    assert first_hit.wait(60), procs.log("victim") + procs.log("scheduler")
+    victim.send_signal(signal.SIGKILL)  # mid-page: its job stays "doing", its heartbeat stops
+    victim.wait(10)
+    procs.start("rescuer", config, "worker", "--concurrency", "1")
+    _wait("the article, stored by the rescuer", lambda: _count(url) == 1, timeout=60,
+          logs=lambda: procs.log("scheduler") + procs.log("rescuer"))
+    time.sleep(2)
+    assert _count(url) == 1
+    assert hits.count("/slow/0") == 2  # fetched by the victim (killed) and again by the rescuer
+    assert "stopped answering; retrying it" in procs.log("scheduler")
+
+
+def test_monitor_jobs_lists_a_failed_job_with_its_error(
+    postgres: PostgresServer, server: TestServer, procs: Processes, tmp_path: Path
+) -> None:
+    url = postgres.create_database("failed_job")
+    seed_site(server)
+    config = _config(tmp_path, url, _seed_feeds(server))
+    out = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "jobs"], cwd=REPO,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == ""  # nothing queued yet
+
+    async def defer_broken() -> None:  # a page job whose entry cannot be read
+        async with open_jobs(load_config(config)) as jobs:
+            await jobs.tasks["monitor:fetch_page"].defer_async(feed_url=server.url("/ars/feed"),
+                                                                entry={"nonsense": 1}, feed_language=None)
+    asyncio.run(defer_broken())
+    procs.start("worker", config, "worker")
+
+    def listed() -> str:
+        return subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "jobs"], cwd=REPO,
+                              capture_output=True, text=True, timeout=60).stdout
+    _wait("the job to fail for good", lambda: "failed monitor:fetch_page" in listed(), timeout=90,
+          logs=lambda: procs.log("worker"))
+    text = listed()
+    assert "pages      failed" in text and "error: TypeError" in text and "nonsense" in text, text
+
+
+def test_monitor_run_on_postgresql_is_a_scheduler_and_a_worker_in_one_process(
+    postgres: PostgresServer, server: TestServer, procs: Processes, tmp_path: Path
+) -> None:
+    seed_site(server)
+    url = postgres.create_database("run_in_one")
+    config = _config(tmp_path, url, _seed_feeds(server))
+    procs.start("run", config, "run")
+    _wait("three articles stored", lambda: _count(url) == 3, logs=lambda: procs.log("run"))
+    assert procs.stop_all() == {"run": 0}
+    log = procs.log("run")
+    assert "scheduler started: 3 enabled feed(s)" in log
+    assert "worker started: queues fetch,pages,translate,digest" in log, log
+    assert "Traceback" not in log, log
+
+
+def test_scheduler_and_worker_go_on_after_a_postgresql_restart(
+    postgres: PostgresServer, server: TestServer, procs: Processes, tmp_path: Path
+) -> None:
+    seed_site(server)
+    url = postgres.create_database("restart_jobs")
+    feeds = _seed_feeds(server)
+    config = _config(tmp_path, url, feeds)
+    procs.start("scheduler", config, "schedule")
+    procs.start("worker", config, "worker", "--concurrency", "2")
+    logs = lambda: procs.log("scheduler")[-3000:] + procs.log("worker")[-3000:]  # noqa: E731
+    _wait("three articles stored", lambda: _count(url) == 3, logs=logs)
+    postgres.restart()  # every connection of both processes is cut
+    time.sleep(1)
+    slow = _slow_site(server, pages=2, delay=0.1)  # a feed added after the restart
+    config.write_text(config.read_text(encoding="utf-8") + slow, encoding="utf-8")
+    _wait("the new feed's two articles", lambda: _count(url) == 5, logs=logs)
+    assert procs.stop_all() == {"scheduler": 0, "worker": 0}, logs()
