@@ -76,6 +76,15 @@ class Config:
         return tuple(f for f in self.feeds if f.enabled)
 
 
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """What tells that the config file changed (modification time and size); None when it is gone."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def parse_duration(text: str) -> timedelta | None:
     """'90s', '30m', '1h30m', '2 hours', '1d' -> timedelta; None when not a duration."""
     text = text.strip()

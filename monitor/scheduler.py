@@ -32,7 +32,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .config import Config, load_config
+from .config import Config, file_stamp, load_config
 from .delivery import Sender, deliver_digest
 from .errors import ConfigError, MonitorError
 from .feedstate import feed_due
@@ -147,7 +147,7 @@ class Daemon:
         self._digest_tasks: set[asyncio.Task[Any]] = set()
         self._digest_failures = 0
         self._digest_lock = asyncio.Lock()
-        self._config_stamp = _stamp(config.path)
+        self._config_stamp = file_stamp(config.path)
         self.started_at = clock()
 
     # -- jobs ----------------------------------------------------------------------------
@@ -289,7 +289,7 @@ class Daemon:
 
     async def check_config(self) -> None:
         """Reload when the config file's modification time or size changed."""
-        stamp = _stamp(self.config.path)
+        stamp = file_stamp(self.config.path)
         if stamp != self._config_stamp:
             self._config_stamp = stamp
             self.reload(f"{self.config.path} changed")
@@ -297,7 +297,7 @@ class Daemon:
     def reload(self, reason: str) -> bool:
         """Load the config again and apply it; an invalid file is logged (file:line) and the
         running config is kept."""
-        self._config_stamp = _stamp(self.config.path)
+        self._config_stamp = file_stamp(self.config.path)
         try:
             new = self._load(self.config.path)
         except ConfigError as exc:
@@ -377,10 +377,3 @@ class Daemon:
     def _on_hangup(self) -> None:
         self.reload("SIGHUP")
 
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import procrastinate
 
-from ..config import Config
+from ..config import Config, file_stamp
 from ..errors import ConfigError
 from ..feedstate import feed_due
 from ..scheduler import digest_due
@@ -38,13 +38,6 @@ class Tick:
     stalled: int  # jobs of dead workers put back
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_mtime_ns, st.st_size
-
 
 class JobScheduler:
     def __init__(self, config: Config, store: Store, app: procrastinate.App, *, clock: Callable[[], datetime],
@@ -54,13 +47,13 @@ class JobScheduler:
         self.app = app
         self.clock = clock
         self._load = load
-        self._stamp = _stamp(config.path)
+        self._stamp = file_stamp(config.path)
         self._deferred: dict[str, datetime] = {}  # feed URL -> when its poll was last deferred
         self._digest_deferred: datetime | None = None
         self.started_at = clock()
 
     def _reload_if_changed(self) -> None:
-        stamp = _stamp(self.config.path)
+        stamp = file_stamp(self.config.path)
         if stamp == self._stamp:
             return
         self._stamp = stamp
