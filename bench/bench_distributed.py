@@ -40,9 +40,10 @@ def site(server: TestServer, feeds: int, articles: int) -> str:
     return "".join(lines)
 
 
-def config(folder: Path, database: str, feeds: str) -> Path:
+def config(folder: Path, database: str, feeds: str, workers: int = 1) -> Path:
     path = folder / "feeds.yaml"
-    path.write_text(f"database: {database}\nallow_private_networks: true\ntranslation: {{enabled: false}}\n"
+    path.write_text(f"database: {database}\nworkers: {workers}\nallow_private_networks: true\n"
+                    "translation: {enabled: false}\n"
                     "fetch: {per_host: 8, concurrency: 16}\njobs: {tick: 0.5s}\n"
                     f"feeds:\n{feeds}", encoding="utf-8")
     return path
@@ -58,8 +59,9 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
-def run_sqlite(folder: Path, feeds: str, total: int) -> tuple[float, int]:
-    cfg = config(folder, str(folder / "bench.sqlite3"), feeds)
+def run_sqlite(folder: Path, feeds: str, total: int, workers: int) -> tuple[float, int]:
+    db = folder / f"bench-{workers}.sqlite3"
+    cfg = config(folder, str(db), feeds, workers)
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(cfg), "fetch"], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -68,7 +70,7 @@ def run_sqlite(folder: Path, feeds: str, total: int) -> tuple[float, int]:
         peak = max(peak, peak_rss_kib(proc.pid))
         time.sleep(0.1)
     elapsed = time.monotonic() - started
-    with Store(folder / "bench.sqlite3", read_only=True) as store:
+    with Store(db, read_only=True) as store:
         assert store.count_articles() == total, store.count_articles()
     return elapsed, peak
 
@@ -114,9 +116,10 @@ def main() -> None:
     print(f"{total} articles ({args.feeds} feeds x {args.articles}), {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        elapsed, peak = run_sqlite(folder, feeds, total)
-        print(f"sqlite, monitor fetch:      {elapsed:6.1f} s  {total / elapsed:5.1f} articles/s  "
-              f"peak RSS {peak / 1024:.0f} MiB")
+        for workers in (1, 2):
+            elapsed, peak = run_sqlite(folder, feeds, total, workers)
+            print(f"sqlite, fetch, workers {workers}: {elapsed:6.1f} s  {total / elapsed:5.1f} articles/s  "
+                  f"peak RSS (main process) {peak / 1024:.0f} MiB")
         with postgres_server(folder / "pg") as pg:
             for workers in (1, 2):
                 url = pg.create_database(f"bench{workers}")

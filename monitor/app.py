@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import httpx
 
 from .config import Config
+from .cpupool import process_pool
 from .fetching import Fetcher, Resolver, build_client, system_resolver
 from .language import LanguageDetector
 from .mailer import Mailer
@@ -38,6 +39,7 @@ class App:
     detector: LanguageDetector
     clock: Clock
     cpu: Executor  # the one thread where the pipeline's CPU stages run (lxml is not thread-safe)
+    pool: Executor | None = None  # worker processes for pages' CPU stages (cpupool), when workers > 1
     _translator: Translator | None = None
 
     @property
@@ -59,6 +61,7 @@ class App:
             settings=self.config.fetch,
             clock=self.clock,
             cpu=self.cpu,
+            pool=self.pool,
         )
 
 
@@ -81,6 +84,13 @@ def build_cpu_executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-cpu")
 
 
+def build_page_pool(config: Config) -> Executor | None:
+    """``workers`` processes (default: one per core) for pages' extraction, language and matching;
+    None with ``workers: 1`` (or one core): then they stay on the CPU thread."""
+    workers = config.workers or os.cpu_count() or 1
+    return process_pool(workers, config.watchlists) if workers > 1 else None
+
+
 def build_translator(config: Config, store: Store | None) -> Translator:
     t = config.translation
     return Translator(t.packages_dir, batch_size=t.batch_size, beam_size=t.beam_size, cache=store,
@@ -100,10 +110,14 @@ async def open_app(
         store = stack.enter_context(open_store(config))
         cpu = build_cpu_executor()
         stack.callback(cpu.shutdown, wait=True, cancel_futures=True)
+        pool = build_page_pool(config)
+        if pool is not None:  # its processes start with the first page, not before
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
         client = await stack.enter_async_context(build_client(config.fetch, transport))
         fetcher = Fetcher(client, config.fetch, allow_private_networks=config.allow_private_networks,
                           resolver=resolver, clock=clock)
-        yield App(config=config, store=store, fetcher=fetcher, detector=build_detector(), clock=clock, cpu=cpu)
+        yield App(config=config, store=store, fetcher=fetcher, detector=build_detector(), clock=clock, cpu=cpu,
+                  pool=pool)
 
 
 def build_mailer(config: Config, password: str | None) -> Mailer:

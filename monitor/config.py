@@ -31,6 +31,7 @@ _TOP_KEYS = (
     "translation",
     "digest",
     "jobs",
+    "workers",
     "feeds",
     "watchlists",
 )
@@ -69,6 +70,7 @@ class Config:
     translation: TranslationSettings
     digest: DigestSettings
     jobs: JobSettings = field(default_factory=JobSettings)
+    workers: int = 0  # processes for the CPU stages; 0: one per core
     allow_private_networks: bool = False
 
     @property
@@ -130,6 +132,7 @@ def load_config(path: Path) -> Config:
         translation=_translation(reader, top.get("translation"), base, data_dir),
         digest=_digest(reader, top.get("digest"), base),
         jobs=_jobs(reader, top.get("jobs")),
+        workers=reader.integer(top["workers"], "workers", minimum=0) if "workers" in top else 0,
         allow_private_networks=allow_private,
     )
 
@@ -305,10 +308,15 @@ def _jobs(reader: NodeReader, node: yaml.Node | None) -> JobSettings:
         if parsed is None or parsed.total_seconds() <= 0:
             raise reader.fail(m[key], f"jobs.{key}", f"not a duration: {raw!r}", "write e.g. 5s, 30s or 2m")
         return parsed.total_seconds()
-    return JobSettings(
+    jobs = JobSettings(
         tick=seconds("tick", d.tick), heartbeat=seconds("heartbeat", d.heartbeat),
         stalled_after=seconds("stalled_after", d.stalled_after),
     )
+    if jobs.stalled_after < 2 * jobs.heartbeat:
+        raise reader.fail(m.get("stalled_after", node), "jobs.stalled_after",
+                          f"{jobs.stalled_after:g}s is under two heartbeats ({jobs.heartbeat:g}s each): live "
+                          "workers would look dead", "make it at least twice jobs.heartbeat")
+    return jobs
 
 
 def _digest(reader: NodeReader, node: yaml.Node | None, base: Path) -> DigestSettings:

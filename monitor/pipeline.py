@@ -16,22 +16,24 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
+from .articles import build_article
+from .cpupool import build_in_pool
 from .decoding import decode_html
 from .errors import FeedParseError, FetchError, MonitorError
-from .extraction import choose_text, extract
+from .extraction import extract
 from .feeds import parse_feed
 from .feedstate import after_failure, after_success, disabled
 from .fetching import Fetcher
 from .language import LanguageDetector
-from .models import Article, Extracted, FeedEntry, FeedState, TranslationState
+from .models import Article, Extracted, FeedEntry, FeedState
 from .settings import FeedConfig, FetchSettings
 from .storage import Store
-from .watchlists import match
 from .watchrules import Watchlist
 
 log = logging.getLogger(__name__)
 
 PAGE_REASONS = 3  # page failures named in a feed's summary line
+PAGES_HELD = 64  # pages being fetched or waiting for extraction, per pipeline
 T = TypeVar("T")
 
 
@@ -90,46 +92,6 @@ class PassSummary:
         return sum(o.flagged for o in self.outcomes)
 
 
-# -- the pure decide step --------------------------------------------------------
-
-
-def build_article(
-    entry: FeedEntry,
-    feed: FeedConfig,
-    page: Extracted | None,
-    *,
-    feed_language: str | None,
-    detector: LanguageDetector,
-    watchlists: Sequence[Watchlist],
-    now: datetime,
-    min_chars: int,
-    errors: tuple[str, ...] = (),
-) -> Article:
-    """Everything about one article that needs no I/O: text choice, language, watchlist matches."""
-    chosen = choose_text(page, entry, min_chars)
-    title = entry.title or (chosen.title or "") or (page.title if page and page.title else "")
-    hint = feed.language or feed_language or (page.language if page else None)
-    language = detector.detect(title, chosen.text, hint)
-    matches = match(watchlists, title, chosen.text, language.code)
-    translation = TranslationState.NOT_NEEDED if language.code in ("en", "und") else TranslationState.PENDING
-    return Article(
-        key=entry.key,
-        feed_url=feed.url,
-        feed_name=feed.name,
-        url=entry.link,
-        title=title,
-        text=chosen.text,
-        text_source=chosen.source,
-        published=entry.published,
-        fetched=now,
-        language=language,
-        matches=matches,
-        translation=translation,
-        errors=errors,
-        identity_url=entry.identity_url,
-    )
-
-
 # -- the I/O layer -----------------------------------------------------------------
 
 
@@ -152,16 +114,23 @@ class Pipeline:
         clock: Callable[[], datetime],
         cpu: Executor,
         pages: PageQueue | None = None,
+        pool: Executor | None = None,
     ) -> None:
+        """``cpu``: one thread for the CPU stages; ``pool``: worker processes (cpupool) for the
+        heavy ones, extraction, language and matching, when the config asks for more than one."""
         self.fetcher = fetcher
         self.pages = pages
         self.cpu = cpu
+        self.pool = pool
         self.store = store
         self.detector = detector
         self.watchlists = tuple(watchlists)
         self.settings = settings
         self.clock = clock
         self._feed_gate = asyncio.Semaphore(max(1, settings.feed_concurrency))  # across passes and jobs
+        # pages fetched and not yet extracted (~0.13 MB each): without a bound they pile up in memory
+        # while the CPU stages fall behind the network
+        self._pages_held = asyncio.Semaphore(PAGES_HELD)
 
     async def run_pass(
         self, feeds: Sequence[FeedConfig], on_feed_done: Callable[[FeedOutcome], None] | None = None
@@ -260,17 +229,26 @@ class Pipeline:
         errors: tuple[str, ...] = ()
         if entry.link and self.settings.fetch_pages:
             try:
-                response = await self.fetcher.fetch(entry.link, untrusted=True,
-                                                    trusted_host=urlsplit(feed.url).hostname)
-                page = await self._on_cpu(_extract_page, response.content, response.headers, response.url)
+                async with self._pages_held:  # fetched pages wait for the CPU here, a bounded number
+                    response = await self.fetcher.fetch(entry.link, untrusted=True,
+                                                        trusted_host=urlsplit(feed.url).hostname)
+                    page = await self._on_pages(_extract_page, response.content, response.headers, response.url)
             except MonitorError as exc:  # FetchError, ExtractionError: fall back to the feed's text
                 errors = (f"page: {exc}",)
                 log.debug("page %s: %s; using the feed's text", entry.link, exc)  # summed up per feed
+        now, min_chars = self.clock(), self.settings.page_text_min_chars
+        if self.pool is not None:  # each pool process has its own detector and watchlists
+            return await self._on_pages(build_in_pool, entry, feed, page, feed_language, now, min_chars, errors)
         return await self._on_cpu(functools.partial(
             build_article, entry, feed, page, feed_language=feed_language, detector=self.detector,
-            watchlists=self.watchlists, now=self.clock(), min_chars=self.settings.page_text_min_chars,
-            errors=errors,
+            watchlists=self.watchlists, now=now, min_chars=min_chars, errors=errors,
         ))
+
+    async def _on_pages(self, func: Callable[..., T], *args: Any) -> T:
+        """A page's CPU stages: in the process pool when there is one, else on the CPU thread."""
+        if self.pool is None:
+            return await self._on_cpu(func, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.pool, functools.partial(func, *args))
 
     async def _on_cpu(self, func: Callable[..., T], *args: Any) -> T:
         """Run a CPU stage (feedparser, lxml, trafilatura, langdetect, matching) in the pipeline's

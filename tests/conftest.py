@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,15 +34,21 @@ REQUIRE_POSTGRES = "MONITOR_REQUIRE_POSTGRES"  # set by `make test` (and so CI):
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+def postgres() -> Iterator[PostgresServer]:
     """A real PostgreSQL server for the session (initdb + pg_ctl, 127.0.0.1 only)."""
     if pg_bin() is None:
         if os.environ.get(REQUIRE_POSTGRES):
             pytest.fail(f"no PostgreSQL binaries found, and {REQUIRE_POSTGRES} is set: install postgresql")
         pytest.skip("no PostgreSQL found (initdb not on PATH nor in /usr/lib/postgresql/*/bin): install it to run "
                     "the PostgreSQL half of the storage tests")
-    with postgres_server(tmp_path_factory.mktemp("postgres")) as pg:
-        yield pg
+    # not under pytest's own temporary folder: pytest keeps that folder 0700 (and may reset it while
+    # the session runs), and the server runs as another user when the tests run as root
+    folder = Path(tempfile.mkdtemp(prefix="monitor-pg-"))
+    try:
+        with postgres_server(folder) as pg:
+            yield pg
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 _databases = iter(range(1, 1_000_000))

@@ -83,6 +83,8 @@ BAD = [
      ["names no database", "postgresql://user@host/dbname"]),
     ("bad device", "feeds: []\ntranslation:\n  device: gpu\n", 3, ["translation.device", "cpu, cuda, auto"]),
     ("bad job tick", "feeds: []\njobs:\n  tick: soon\n", 3, ["jobs.tick", "not a duration"]),
+    ("stalled before two heartbeats", "feeds: []\njobs:\n  heartbeat: 10s\n  stalled_after: 15s\n", 4,
+     ["jobs.stalled_after", "two heartbeats"]),
     ("unknown jobs key", "feeds: []\njobs:\n  hearbeat: 5s\n", 3, ["jobs.hearbeat", "did you mean 'heartbeat'"]),
 ]
 

@@ -27,7 +27,9 @@ import psycopg
 import pytest
 
 from monitor.config import load_config
+from monitor.distributed.jobs import retry_stalled
 from monitor.distributed.service import open_jobs
+from monitor.distributed.tasks import defer_poll
 from monitor.storage import Store
 from tests.support import seedsite
 from tests.support.httpserver import TestServer
@@ -273,9 +275,37 @@ def test_scheduler_and_worker_go_on_after_a_postgresql_restart(
     procs.start("worker", config, "worker", "--concurrency", "2")
     logs = lambda: procs.log("scheduler")[-3000:] + procs.log("worker")[-3000:]  # noqa: E731
     _wait("three articles stored", lambda: _count(url) == 3, logs=logs)
-    postgres.restart()  # every connection of both processes is cut
+    postgres.restart(down_for=3)  # every connection of both processes is cut, and none can be made for 3 s
     time.sleep(1)
     slow = _slow_site(server, pages=2, delay=0.1)  # a feed added after the restart
     config.write_text(config.read_text(encoding="utf-8") + slow, encoding="utf-8")
     _wait("the new feed's two articles", lambda: _count(url) == 5, logs=logs)
     assert procs.stop_all() == {"scheduler": 0, "worker": 0}, logs()
+
+
+def test_a_stalled_job_whose_twin_already_waits_is_failed_not_retried(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    """Queueing locks cover waiting jobs only: while a poll runs, the scheduler may queue the next
+    one. If the worker running the first dies, retrying it would collide with the twin (a unique
+    index): the stalled job is marked failed instead, freeing its lock, and the twin runs."""
+    url = postgres.create_database("stalled_twin")
+    config = load_config(_config(tmp_path, url, "  - {name: F, url: 'https://f.example/rss'}\n"))
+    Store(url).close()
+
+    async def scenario() -> tuple[int, dict[int, str]]:
+        async with open_jobs(config) as jobs:
+            assert await defer_poll(jobs, "https://f.example/rss")
+            dead = await jobs.job_manager.register_worker()
+            running = await jobs.job_manager.fetch_job(queues=None, worker_id=dead)
+            assert running is not None and running.id is not None
+            assert await defer_poll(jobs, "https://f.example/rss")  # the twin, queued meanwhile
+            await jobs.connector.execute_query_async(
+                "UPDATE procrastinate_workers SET last_heartbeat = now() - interval '1 hour'")
+            retried = await retry_stalled(jobs, 30)
+            rows = await jobs.connector.execute_query_all_async(
+                "SELECT id, status::text AS status FROM procrastinate_jobs")
+            return retried, {r["id"]: r["status"] for r in rows}
+
+    retried, statuses = asyncio.run(scenario())
+    assert retried == 0 and sorted(statuses.values()) == ["failed", "todo"]

@@ -8,14 +8,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from monitor.app import build_detector, open_app
-from monitor.config import load_config
-from monitor.models import Extracted, FeedEntry, TextSource, TranslationState
-from monitor.pipeline import build_article
+from monitor.articles import build_article
+from monitor.config import Config, load_config
+from monitor.cpupool import build_in_pool
+from monitor.models import Article, Extracted, FeedEntry, TextSource, TranslationState
 from monitor.settings import FeedConfig
 from monitor.watchrules import default_watchlists
 from tests.support import seedsite
+from tests.support.httpserver import TestServer
+from tests.support.site import write_config
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 FEED = FeedConfig(name="Dagens PS", url="https://news.example/feed", language="sv")
@@ -88,3 +92,25 @@ def test_one_feed_pass_through_a_mock_transport(tmp_path: Path) -> None:
 
     assert asyncio.run(two_passes()) == ("ok", 1, "not-modified")
     assert seen == ["/feed -", "/ps -", '/feed "v1"']
+
+
+def test_pages_in_a_process_pool_come_out_as_on_one_thread(site: TestServer, tmp_path: Path) -> None:
+    """`workers: 2`: pages are extracted, detected and matched in pool processes (build_in_pool runs
+    only there: in this process it refuses), and the stored articles are the same as with `workers: 1`."""
+    with pytest.raises(RuntimeError, match="only in a pool process"):
+        build_in_pool(_entry(), FEED, None, None, NOW, 200, ())
+    stored = {}
+    for workers in (1, 2):
+        (tmp_path / f"w{workers}").mkdir()
+        config = load_config(write_config(tmp_path / f"w{workers}", site,
+                                          f"workers: {workers}\ntranslation: {{enabled: false}}\n"))
+
+        async def one_pass(config: Config = config) -> list[Article]:
+            async with open_app(config, clock=lambda: NOW) as app:
+                assert (app.pool is None) == (config.workers == 1)
+                summary = await app.pipeline().run_pass(config.enabled_feeds)
+                assert summary.new_articles == 3
+                return [s.article for s in app.store.articles()]
+        stored[workers] = sorted(asyncio.run(one_pass()), key=lambda a: a.key)
+    assert stored[1] == stored[2]
+    assert sum(a.flagged for a in stored[2]) == 2

@@ -102,7 +102,7 @@ def test_a_postgresql_restart_mid_run_loses_and_duplicates_nothing(postgres: Pos
     assert proc.stdout is not None
     for _ in range(20):  # the writer is well under way
         proc.stdout.readline()
-    postgres.restart()  # fast shutdown: its connection is cut mid-stream
+    postgres.restart(down_for=3)  # fast shutdown: its connection is cut mid-stream, reconnects fail for 3 s
     _, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err
     assert "retrying" in err  # it noticed, and went on

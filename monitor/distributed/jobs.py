@@ -9,16 +9,19 @@ processes starting at once apply it once.
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
 import procrastinate
 import psycopg
+from procrastinate.exceptions import ProcrastinateException
+from procrastinate.jobs import Status
 from sqlalchemy.engine import make_url
 
 from ..errors import MonitorError, StorageError
 from ..storage.engine import is_postgres, redacted
-from .tasks import NAMESPACE, blueprint
+from .tasks import add_tasks
 
 log = logging.getLogger(__name__)
 _SCHEMA_LOCK = 0x6D6F6E6A  # advisory lock held while Procrastinate's schema is applied
@@ -42,7 +45,7 @@ def build_job_app(database: str, password: str | None, *, pool_size: int = 4) ->
     connector = procrastinate.PsycopgConnector(conninfo=conninfo(database), kwargs=kwargs, min_size=1,
                                                max_size=max(2, pool_size))
     app = procrastinate.App(connector=connector)
-    app.add_tasks_from(blueprint, namespace=NAMESPACE)
+    add_tasks(app)
     return app
 
 
@@ -61,12 +64,23 @@ def ensure_schema(app: procrastinate.App, database: str, password: str | None) -
 
 
 async def retry_stalled(app: procrastinate.App, seconds_since_heartbeat: float) -> int:
-    """Jobs whose worker stopped sending heartbeats (killed, machine gone) go back to the queue."""
+    """Jobs whose worker stopped sending heartbeats (killed, machine gone) go back to the queue.
+    Where that cannot be (an identical job already waits: its queueing lock; another scheduler got
+    there first), the stalled job is marked failed instead, so its lock is free for the one waiting."""
     stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat))
+    retried = 0
     for job in stalled:
+        assert job.id is not None
+        try:
+            await app.job_manager.retry_job(job)
+        except ProcrastinateException as exc:  # a twin waits, or the job moved on meanwhile
+            log.info("job %s (%s): stalled, not retried (%s); marking it failed", job.id, job.task_name, exc)
+            with suppress(ProcrastinateException):
+                await app.job_manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)
+            continue
         log.warning("job %s (%s) was running on a worker that stopped answering; retrying it", job.id, job.task_name)
-        await app.job_manager.retry_job(job)
-    return len(stalled)
+        retried += 1
+    return retried
 
 
 @dataclass(frozen=True, slots=True)

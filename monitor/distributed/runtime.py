@@ -8,11 +8,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
-from ..config import Config
+from ..config import Config, file_stamp
 from ..delivery import Sender, deliver_digest
 from ..errors import ConfigError, MonitorError
 from ..models import FeedEntry
@@ -36,24 +36,35 @@ class Runtime:
     make_translator: Callable[[], tuple[Store, Translator]]  # its own store: it runs in a thread
     defer_translate: Callable[[], Awaitable[bool]]
     started_at: datetime
-    load: Callable[[Path], Config] | None = None  # re-reads the config when a job names a feed it lacks
+    load: Callable[[Path], Config] | None = None  # re-reads the config file when it changed
+    make_pipeline: Callable[[Config], Pipeline] | None = None  # the pipeline for a re-read config
+    _stamp: tuple[int, int] | None = field(default=None, init=False)
     _translator: tuple[Store, Translator] | None = field(default=None, init=False)
     _notice: DailyNotice | None = field(default=None, init=False)
 
+    def refresh(self) -> None:
+        """Read the config file again when it changed since this worker read it (the schedulers do
+        so every tick): new feeds, watchlists, fetch settings and digest recipients take effect in
+        the next job. An invalid edit is logged and the config in use stays."""
+        if self.load is None or self.make_pipeline is None:
+            return
+        stamp = file_stamp(self.config.path)
+        if self._stamp is None:
+            self._stamp = stamp
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
+        try:
+            config = self.load(self.config.path)
+        except ConfigError as exc:
+            log.error("config not reloaded, the old one stays in use: %s", exc)
+            return
+        self.config, self.pipeline = config, self.make_pipeline(config)
+        log.info("config reloaded: %d enabled feed(s)", len(config.enabled_feeds))
+
     def feed(self, url: str) -> FeedConfig | None:
-        """The configured feed; a feed added since this worker started is found by reading the file again
-        (the schedulers read it every tick)."""
-        found = next((f for f in self.config.enabled_feeds if f.url == url), None)
-        if found is None and self.load is not None:
-            try:
-                self.config = self.load(self.config.path)
-            except ConfigError as exc:
-                log.error("config not reloaded, the old one stays in use: %s", exc)
-                return None
-            found = next((f for f in self.config.enabled_feeds if f.url == url), None)
-            if found is not None:
-                log.info("config reloaded: %s was added", found.name)
-        return found
+        self.refresh()
+        return next((f for f in self.config.enabled_feeds if f.url == url), None)
 
     async def poll(self, feed_url: str) -> str:
         feed = self.feed(feed_url)
@@ -77,6 +88,7 @@ class Runtime:
         return f"{feed.name}: {entry.link or entry.key}: {state}{flag}{problem}"
 
     async def translate(self) -> str:
+        self.refresh()
         if not self.config.translation.enabled:
             return "translation is disabled in the config"
         if self._translator is None:
@@ -89,6 +101,7 @@ class Runtime:
         return f"translated {summary.translated}, waiting for a model {summary.unavailable}"
 
     async def digest(self) -> str:
+        self.refresh()
         d = self.config.digest
         if not d.to:
             return "digest.to lists no recipients; nothing sent"
@@ -102,6 +115,15 @@ class Runtime:
         line = f"digest sent: {outcome.plan.digest.article_count} article(s) to {', '.join(d.to)}"
         log.info("%s", line)
         return line
+
+    def forget_validators(self, feed_url: str) -> None:
+        """A page job failed for good: the feed's next poll reads it whole again (no 304, no
+        same-content shortcut), finds the entry not stored and queues it again."""
+        state = self.store.feed_state(feed_url)
+        feed = self.feed(feed_url)
+        self.store.save_feed_state(replace(state, etag=None, last_modified=None, content_hash=None),
+                                   feed.name if feed else feed_url)
+        log.warning("%s: a page could not be stored; the feed will be read whole on its next poll", feed_url)
 
     def record_failure(self, job_id: int, task: str, exc: BaseException) -> None:
         message = str(exc) if isinstance(exc, MonitorError) else f"{type(exc).__name__}: {exc}"

@@ -18,17 +18,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import procrastinate
+from procrastinate.exceptions import ProcrastinateException
 
 from ..config import Config, file_stamp
-from ..errors import ConfigError
+from ..errors import ConfigError, MonitorError
 from ..feedstate import feed_due
 from ..scheduler import digest_due
 from ..storage import Store
 from .jobs import retry_stalled
-from .tasks import defer_digest, defer_poll
+from .tasks import defer_digest, defer_poll, defer_translate
 
 log = logging.getLogger(__name__)
 DIGEST_REDEFER = timedelta(minutes=5)  # while a digest stays due (the mail server is down), defer it this often
+TRANSLATE_EVERY = timedelta(minutes=5)  # while articles wait for translation (or a model), defer a run this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class JobScheduler:
         self._stamp = file_stamp(config.path)
         self._deferred: dict[str, datetime] = {}  # feed URL -> when its poll was last deferred
         self._digest_deferred: datetime | None = None
+        self._translate_deferred: datetime | None = None
         self.started_at = clock()
 
     def _reload_if_changed(self) -> None:
@@ -85,6 +88,11 @@ class JobScheduler:
             if digest_due(since, now, d.time, d.timezone) and not recent:
                 digest = await defer_digest(self.app)
                 self._digest_deferred = now
+        t = self._translate_deferred
+        if self.config.translation.enabled and (t is None or now - t >= TRANSLATE_EVERY):
+            self._translate_deferred = now
+            if self.store.translation_queue():  # page jobs defer it too, at once; this catches what they missed
+                await defer_translate(self.app)
         stalled = await retry_stalled(self.app, self.config.jobs.stalled_after)
         return Tick(polls=polls, digest=digest, stalled=stalled)
 
@@ -92,7 +100,11 @@ class JobScheduler:
         log.info("scheduler started: %d enabled feed(s), a look every %gs", len(self.config.enabled_feeds),
                  self.config.jobs.tick)
         while not stop.is_set():
-            tick = await self.tick()
+            try:
+                tick = await self.tick()
+            except (MonitorError, ProcrastinateException) as exc:  # the database away, say: the next tick tries again
+                log.error("scheduler: %s; trying again in %gs", exc, self.config.jobs.tick)
+                tick = Tick(polls=0, digest=False, stalled=0)
             if tick.polls or tick.digest or tick.stalled:
                 log.info("scheduled %d poll(s)%s%s", tick.polls, ", the digest" if tick.digest else "",
                          f", {tick.stalled} stalled job(s) retried" if tick.stalled else "")

@@ -19,7 +19,7 @@ from ..mailer import PASSWORD_ENV as SMTP_PASSWORD_ENV
 from ..pipeline import Pipeline
 from ..storage import Store
 from ..translation import Translator
-from .jobs import JobRow, build_job_app, count_jobs, ensure_schema, list_jobs
+from .jobs import JobRow, JobsUnavailable, build_job_app, count_jobs, ensure_schema, list_jobs
 from .runtime import Runtime
 from .scheduling import JobScheduler
 from .tasks import QUEUES, JobPageQueue, defer_translate
@@ -41,9 +41,11 @@ async def open_jobs(config: Config, *, pool_size: int = 4) -> AsyncIterator[proc
 async def open_runtime(config: Config, jobs: procrastinate.App, clock: Clock = system_clock
                        ) -> AsyncIterator[Runtime]:
     async with open_app(config, clock=clock) as parts:
-        pipeline = Pipeline(fetcher=parts.fetcher, store=parts.store, detector=parts.detector,
+        def make_pipeline(config: Config) -> Pipeline:
+            return Pipeline(fetcher=parts.fetcher, store=parts.store, detector=parts.detector,
                             watchlists=config.watchlists, settings=config.fetch, clock=clock, cpu=parts.cpu,
-                            pages=JobPageQueue(jobs, config.fetch.per_host))
+                            pool=parts.pool, pages=JobPageQueue(jobs, config.fetch.per_host))
+        pipeline = make_pipeline(config)
 
         def make_translator() -> tuple[Store, Translator]:
             store = open_store(config)
@@ -52,7 +54,7 @@ async def open_runtime(config: Config, jobs: procrastinate.App, clock: Clock = s
         runtime = Runtime(config=config, store=parts.store, pipeline=pipeline,
                           mailer=build_mailer(config, os.environ.get(SMTP_PASSWORD_ENV)), clock=clock,
                           make_translator=make_translator, defer_translate=lambda: defer_translate(jobs),
-                          started_at=clock(), load=load_config)
+                          started_at=clock(), load=load_config, make_pipeline=make_pipeline)
         try:
             yield runtime
         finally:
@@ -60,10 +62,13 @@ async def open_runtime(config: Config, jobs: procrastinate.App, clock: Clock = s
 
 
 def _stop_event() -> asyncio.Event:
+    """Set on SIGTERM or SIGINT. SIGHUP (the daemon's "reload") does not stop: schedulers read the
+    config every tick and workers when it changed, so there is nothing more to do for it."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, lambda: log.info("SIGHUP: the config is re-read when it changes"))
     return stop
 
 
@@ -89,12 +94,15 @@ async def _worker(config: Config, jobs: procrastinate.App, queues: Sequence[str]
             shutdown_graceful_timeout=30, delete_jobs="successful"))
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if not worker.done():
-            log.info("worker stopping: finishing the jobs in hand")
-            worker.cancel()  # Procrastinate's graceful stop: running jobs get shutdown_graceful_timeout
+        stopping.cancel()
+        if worker.done():  # not asked to stop: Procrastinate gave up (its heartbeat or listener failed)
+            stop.set()  # the scheduler beside it in `monitor run` stops too
+            reason = worker.exception() if not worker.cancelled() else None
+            raise JobsUnavailable(f"the worker stopped on its own ({reason or 'no error given'}); restart it")
+        log.info("worker stopping: finishing the jobs in hand")
+        worker.cancel()  # Procrastinate's graceful stop: running jobs get shutdown_graceful_timeout
         with suppress(asyncio.CancelledError):
             await worker
-        stopping.cancel()
 
 
 async def serve_worker(config: Config, queues: Sequence[str] = QUEUES, concurrency: int = 1) -> None:

@@ -6,13 +6,17 @@
   waiting.
 - ``fetch_page`` (``pages``): one entry's page fetched, extracted, matched, stored. Lock
   ``host:HOST:N`` (N < ``fetch.per_host``): at most ``per_host`` fetches per host at once across
-  every worker together.
+  every worker together. No queueing lock (a retry would collide with it); an entry queued twice
+  is stored once (articles are unique by key).
 - ``translate`` (``translate``): what waits for translation, batched; lock ``translate``.
 - ``send_digest`` (``digest``): the daily digest if it is due; lock ``digest``, so however many
   schedulers defer it, one job at a time decides, and the first one records it as sent.
 
-A job that raises is recorded (``monitor jobs`` shows the error) and retried by Procrastinate
-up to ``MAX_ATTEMPTS`` times, then stays ``failed``.
+A job that raises is recorded (``monitor jobs`` shows the error) and stays ``failed``; page jobs
+are first retried by Procrastinate up to ``MAX_ATTEMPTS`` times, and the last failure makes the
+feed read again on its next poll (its validators forgotten), so the entry is not lost. Polls, the
+digest and translation are not retried by Procrastinate: their queueing lock would collide with
+the next one the scheduler defers; the scheduler defers them again while they are due.
 """
 
 from __future__ import annotations
@@ -37,8 +41,6 @@ NAMESPACE = "monitor"  # task names: monitor:poll_feed, ...
 MAX_ATTEMPTS = 3
 _RETRY = RetryStrategy(max_attempts=MAX_ATTEMPTS, exponential_wait=2)  # retried after 2, 4, 8 s
 
-blueprint = procrastinate.Blueprint()
-
 
 def _runtime(context: JobContext) -> Runtime:
     runtime = context.additional_context["monitor"]
@@ -46,35 +48,45 @@ def _runtime(context: JobContext) -> Runtime:
     return runtime
 
 
-async def _guarded(context: JobContext, work: Any) -> Any:
-    """Run a job's work; an error is recorded with the job (for `monitor jobs`) and raised again."""
+async def _guarded(context: JobContext, work: Any, *, last_try: Any = None) -> Any:
+    """Run a job's work; an error is recorded with the job (for `monitor jobs`) and raised again.
+    ``last_try(runtime)`` runs when the job will not be tried again."""
     runtime = _runtime(context)
     try:
         return await work(runtime)
     except Exception as exc:  # recorded, then raised: Procrastinate retries it or marks it failed
         job = context.job
         runtime.record_failure(job.id or 0, job.task_name, exc)
+        retried = job.task_name.endswith(":fetch_page")  # attempts: the runs before this one
+        if last_try is not None and (not retried or job.attempts >= MAX_ATTEMPTS):
+            last_try(runtime)
         raise
 
 
-@blueprint.task(name="poll_feed", queue="fetch", pass_context=True, retry=_RETRY)
-async def poll_feed(context: JobContext, feed_url: str) -> str:
-    return str(await _guarded(context, lambda rt: rt.poll(feed_url)))
+def add_tasks(app: procrastinate.App) -> None:
+    """Register monitor's jobs with ``app`` (under ``monitor:``). A new blueprint each time:
+    Procrastinate renames a blueprint's tasks when they are added, so one cannot serve two apps."""
+    blueprint = procrastinate.Blueprint()
 
+    @blueprint.task(name="poll_feed", queue="fetch", pass_context=True)
+    async def poll_feed(context: JobContext, feed_url: str) -> str:
+        return str(await _guarded(context, lambda rt: rt.poll(feed_url)))
 
-@blueprint.task(name="fetch_page", queue="pages", pass_context=True, retry=_RETRY)
-async def fetch_page(context: JobContext, feed_url: str, entry: dict[str, Any], feed_language: str | None) -> str:
-    return str(await _guarded(context, lambda rt: rt.page(feed_url, entry_from_json(entry), feed_language)))
+    @blueprint.task(name="fetch_page", queue="pages", pass_context=True, retry=_RETRY)
+    async def fetch_page(context: JobContext, feed_url: str, entry: dict[str, Any],
+                         feed_language: str | None) -> str:
+        return str(await _guarded(context, lambda rt: rt.page(feed_url, entry_from_json(entry), feed_language),
+                                  last_try=lambda rt: rt.forget_validators(feed_url)))
 
+    @blueprint.task(name="translate", queue="translate", pass_context=True)
+    async def translate(context: JobContext) -> str:
+        return str(await _guarded(context, lambda rt: rt.translate()))
 
-@blueprint.task(name="translate", queue="translate", pass_context=True, retry=_RETRY)
-async def translate(context: JobContext) -> str:
-    return str(await _guarded(context, lambda rt: rt.translate()))
+    @blueprint.task(name="send_digest", queue="digest", pass_context=True)
+    async def send_digest(context: JobContext) -> str:
+        return str(await _guarded(context, lambda rt: rt.digest()))
 
-
-@blueprint.task(name="send_digest", queue="digest", pass_context=True, retry=_RETRY)
-async def send_digest(context: JobContext) -> str:
-    return str(await _guarded(context, lambda rt: rt.digest()))
+    app.add_tasks_from(blueprint, namespace=NAMESPACE)
 
 
 # -- deferring ---------------------------------------------------------------------------
@@ -130,6 +142,5 @@ class JobPageQueue:
     async def enqueue(self, feed: FeedConfig, entries: Sequence[FeedEntry], feed_language: str | None) -> None:
         task = self._app.tasks[f"{NAMESPACE}:fetch_page"]
         for entry in entries:
-            await _defer(task, lock=host_slot(entry.link, entry.key, self._per_host),
-                         queueing_lock=f"page:{feed.url}:{entry.key}", feed_url=feed.url,
-                         entry=entry_to_json(entry), feed_language=feed_language)
+            await _defer(task, lock=host_slot(entry.link, entry.key, self._per_host), queueing_lock=None,
+                         feed_url=feed.url, entry=entry_to_json(entry), feed_language=feed_language)

@@ -49,6 +49,7 @@ class Store:
         self._timeout = timeout
         self._password = password
         self._writes_refused = False
+        self._broken = False  # the connection was cut: reconnect before the next statement
         self._db = engine.connect(self.path, read_only=read_only, timeout=timeout, password=password)
         self.where = self._db.where
         if read_only and self._db.conn.dialect.name == "postgresql" and self._read(migrate.read_state).empty:
@@ -87,15 +88,30 @@ class Store:
         self._has_last_id = ("digests", "last_article_id") in columns
 
     def _reconnect(self) -> None:
-        self._db.conn.close()
-        self._db.engine.dispose()
-        self._db = engine.connect(self.path, read_only=self.read_only, timeout=self._timeout,
-                                  password=self._password)
+        """A new connection in place of a cut one; the old one is dropped only once the new one is up."""
+        fresh = engine.connect(self.path, read_only=self.read_only, timeout=self._timeout, password=self._password)
+        old, self._db = self._db, fresh
+        with suppress(sa_exc.SQLAlchemyError):
+            old.conn.close()
+        old.engine.dispose()
 
     def _run(self, work: Callable[[sa.Connection], T], *, write: bool, retry_unique: bool) -> T:
+        """``work`` in a transaction (or, reading, on the connection), run again from the start when the
+        connection was cut (a restart: reconnecting until ``RETRY_FOR`` is spent) or, once, when another
+        writer stored the same row first. Retried writes are idempotent: a rerun after a COMMIT that
+        went through but whose answer was lost finds its rows (unique keys) and adds none."""
         deadline = time.monotonic() + RETRY_FOR
         unique_retries = 1 if retry_unique else 0
         while True:
+            if self._broken:
+                try:
+                    self._reconnect()
+                    self._broken = False
+                except StorageError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+                    continue
             try:
                 return self._once(work, write=write)
             except sa_exc.DBAPIError as exc:
@@ -106,12 +122,8 @@ class Store:
                     raise self._error(exc, writing=write) from exc
                 log.warning("%s: %s; retrying", self.where, str(exc.orig).strip().splitlines()[0] if exc.orig
                             else exc)
+                self._broken = True
                 time.sleep(0.5)
-                try:
-                    self._reconnect()
-                except StorageError:
-                    if time.monotonic() > deadline:
-                        raise
 
     def _once(self, work: Callable[[sa.Connection], T], *, write: bool) -> T:
         conn = self._db.conn
@@ -120,12 +132,14 @@ class Store:
         conn.exec_driver_sql(engine.begin_statement(self.dialect))
         try:
             result = work(conn)
+            conn.exec_driver_sql("COMMIT")
         except BaseException:
-            if not conn.invalidated:  # else the connection is gone, and the transaction with it
+            # the transaction must not stay open (a failed COMMIT on SQLite, disk full, leaves it so);
+            # when the connection is gone, the transaction went with it
+            if not conn.invalidated:
                 with suppress(sa_exc.DBAPIError):
                     conn.exec_driver_sql("ROLLBACK")
             raise
-        conn.exec_driver_sql("COMMIT")
         return result
 
     def _error(self, exc: sa_exc.DBAPIError, *, writing: bool) -> StorageError:
@@ -307,6 +321,7 @@ class Store:
         article_id = int(row["id"])
         hit_order = hits.c.position if self._has_position else sa.literal_column("rowid")
         feed_order = article_feeds.c.position if self._has_position else sa.literal_column("rowid")
+        # two workers linking one article at once can draw the same position: the URL breaks the tie
 
         def work(conn: sa.Connection) -> StoredArticle:
             found = []
@@ -323,7 +338,7 @@ class Store:
                     reasons=tuple(json.loads(m["reasons"]))))
             carried = tuple(conn.execute(sa.select(article_feeds.c.feed_url)
                                          .where(article_feeds.c.article_id == article_id)
-                                         .order_by(feed_order)).scalars())
+                                         .order_by(feed_order, article_feeds.c.feed_url)).scalars())
             return StoredArticle(id=article_id, article=_article(row, tuple(found)), feeds=carried)
         return self._read(work)
 
@@ -377,7 +392,13 @@ class Store:
         statement = digests.insert().values(sent_at=sent_at, covers_until=covers_until, article_count=article_count,
                                             recipients=json.dumps(list(recipients)),
                                             last_article_id=last_article_id).returning(digests.c.id)
-        return int(self._write(lambda c: c.execute(statement).scalar_one(), retry_unique=False))
+        same = sa.select(digests.c.id).where(digests.c.sent_at == sent_at,
+                                             digests.c.last_article_id == last_article_id)
+
+        def work(conn: sa.Connection) -> int:
+            done = conn.execute(same).scalar()  # a rerun after a COMMIT whose answer was lost
+            return int(done) if done is not None else int(conn.execute(statement).scalar_one())
+        return self._write(work, retry_unique=False)
 
     def flagged_after(self, after_id: int) -> tuple[int, list[StoredArticle]]:
         """Flagged articles with an id above ``after_id``, and the highest article id seen (the
@@ -399,8 +420,11 @@ class Store:
     # -- distributed jobs ------------------------------------------------------
 
     def record_job_error(self, job_id: int, task: str, error: str, at: datetime) -> None:
-        self._write(lambda c: c.execute(job_errors.insert().values(job_id=job_id, task=task, error=error[:2000],
-                                                                   at=at)), retry_unique=False)
+        def work(conn: sa.Connection) -> None:
+            if conn.execute(sa.select(job_errors.c.id).where(job_errors.c.job_id == job_id,
+                                                             job_errors.c.at == at)).first() is None:
+                conn.execute(job_errors.insert().values(job_id=job_id, task=task, error=error[:2000], at=at))
+        self._write(work, retry_unique=False)
 
     def job_errors(self, job_ids: Sequence[int]) -> dict[int, str]:
         """The latest recorded error of each of these jobs."""

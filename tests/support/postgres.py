@@ -59,9 +59,10 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
-    def restart(self) -> None:
-        """Stop (fast: connections are cut) and start again, on the same port."""
+    def restart(self, down_for: float = 0.0) -> None:
+        """Stop (fast: connections are cut), stay down ``down_for`` seconds, start again on the same port."""
         _run_as_owner([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"], self.data)
+        time.sleep(down_for)
         _start(self.bin, self.data)
 
 
