@@ -1,10 +1,15 @@
-"""Benchmark: the same loopback site of real pages stored by monitor on SQLite (`monitor fetch`)
-and on PostgreSQL with 1 and 2 `monitor worker` processes (plus one `monitor schedule`).
+"""Benchmark: the same loopback site of real pages, side by side in one run:
+
+- trafilatura alone, monitor's options, in 2 processes (the extraction-bound limit of the machine);
+- a naive sequential pipeline (httpx.get -> feedparser -> trafilatura -> langdetect -> sqlite insert);
+- monitor on SQLite (`monitor fetch`) with `workers: 1` and `workers: 2`;
+- monitor on PostgreSQL with 1 and 2 `monitor worker` processes (plus one `monitor schedule`);
+- with --latency S: the naive pipeline and monitor on SQLite again with S seconds added to every response.
 
 Starts its own PostgreSQL (initdb/pg_ctl, as the tests do). Prints, per setup, the seconds until
-every article is stored, articles/s, and peak RSS of the worker processes.
+every article is stored, articles/s, and peak RSS.
 
-    .venv/bin/python bench/bench_distributed.py [--feeds 10] [--articles 20] [--concurrency 4]
+    .venv/bin/python bench/bench_distributed.py [--feeds 10] [--articles 20] [--concurrency 4] [--latency 0.2]
 """
 
 from __future__ import annotations
@@ -59,8 +64,8 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
-def run_sqlite(folder: Path, feeds: str, total: int, workers: int) -> tuple[float, int]:
-    db = folder / f"bench-{workers}.sqlite3"
+def run_sqlite(folder: Path, feeds: str, total: int, workers: int, tag: str = "") -> tuple[float, int]:
+    db = folder / f"bench-{workers}{tag}.sqlite3"
     cfg = config(folder, str(db), feeds, workers)
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(cfg), "fetch"], cwd=ROOT,
@@ -73,6 +78,53 @@ def run_sqlite(folder: Path, feeds: str, total: int, workers: int) -> tuple[floa
     with Store(db, read_only=True) as store:
         assert store.count_articles() == total, store.count_articles()
     return elapsed, peak
+
+
+def _extract_one(html: bytes) -> int:
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(html.decode("utf-8", "replace"), with_metadata=True, include_comments=False,
+                                      include_tables=True, favor_recall=True)
+    return len(str(doc.text or "")) if doc is not None and not isinstance(doc, dict) else 0
+
+
+def run_trafilatura_alone(total: int) -> float:
+    """Pages per second, trafilatura only, 2 processes: what extraction alone allows here."""
+    import multiprocessing
+
+    pages = real_pages(total)
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        pool.map(_extract_one, pages[:4])  # warm: imports
+        started = time.monotonic()
+        pool.map(_extract_one, pages, chunksize=4)
+        return total / (time.monotonic() - started)
+
+
+def run_naive(server: TestServer, feeds: int, folder: Path) -> tuple[float, int]:
+    """The 30-line sequential pipeline a newcomer writes."""
+    import sqlite3
+
+    import feedparser
+    import httpx
+    import langdetect
+    import trafilatura
+
+    db = sqlite3.connect(folder / f"naive-{time.monotonic_ns()}.sqlite3")
+    db.execute("CREATE TABLE a (url TEXT PRIMARY KEY, title TEXT, text TEXT, lang TEXT)")
+    started, count = time.monotonic(), 0
+    for f in range(feeds):
+        parsed = feedparser.parse(httpx.get(server.url(f"/f{f}/feed")).content)
+        for entry in parsed.entries:
+            html = httpx.get(entry.link).text
+            text = trafilatura.extract(html) or ""
+            try:
+                lang = langdetect.detect(text) if text else "und"
+            except langdetect.LangDetectException:
+                lang = "und"
+            db.execute("INSERT OR IGNORE INTO a VALUES (?,?,?,?)", (entry.link, entry.title, text, lang))
+            db.commit()
+            count += 1
+    return time.monotonic() - started, count
 
 
 def run_workers(folder: Path, database: str, feeds: str, total: int, workers: int, concurrency: int
@@ -109,17 +161,34 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=10)
     ap.add_argument("--articles", type=int, default=20)
     ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--latency", type=float, default=0.0, help="also run with this many seconds per response")
+    ap.add_argument("--skip-postgres", action="store_true")
     args = ap.parse_args()
     total = args.feeds * args.articles
     server = TestServer().start()
     feeds = site(server, args.feeds, args.articles)
     print(f"{total} articles ({args.feeds} feeds x {args.articles}), {os.cpu_count()} cores")
+    print(f"trafilatura alone, 2 processes: {run_trafilatura_alone(total):5.1f} pages/s (the extraction-bound limit)")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        elapsed, count = run_naive(server, args.feeds, folder)
+        print(f"naive sequential pipeline:  {elapsed:6.1f} s  {count / elapsed:5.1f} articles/s")
         for workers in (1, 2):
             elapsed, peak = run_sqlite(folder, feeds, total, workers)
             print(f"sqlite, fetch, workers {workers}: {elapsed:6.1f} s  {total / elapsed:5.1f} articles/s  "
                   f"peak RSS (main process) {peak / 1024:.0f} MiB")
+        if args.latency:
+            server.latency = args.latency
+            elapsed, count = run_naive(server, args.feeds, folder)
+            print(f"naive, {args.latency:g} s latency:    {elapsed:6.1f} s  {count / elapsed:5.1f} articles/s")
+            for workers in (1, 2):
+                elapsed, peak = run_sqlite(folder, feeds, total, workers, tag="-latency")
+                print(f"sqlite, {args.latency:g} s latency, workers {workers}: {elapsed:6.1f} s  "
+                      f"{total / elapsed:5.1f} articles/s")
+            server.latency = 0.0
+        if args.skip_postgres:
+            server.stop()
+            return
         with postgres_server(folder / "pg") as pg:
             for workers in (1, 2):
                 url = pg.create_database(f"bench{workers}")

@@ -8,6 +8,7 @@ and records every request so tests can assert what the client sent.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +37,7 @@ class TestServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
+        self.latency = 0.0  # seconds added before every response (real sites are not on loopback)
         self._lock = threading.Lock()
         server = self
 
@@ -49,6 +51,8 @@ class TestServer:
                 with server._lock:
                     server.requests.append(Request("GET", self.path, {k.lower(): v for k, v in self.headers.items()}))
                     route = server.routes.get(self.path)
+                if server.latency:
+                    time.sleep(server.latency)
                 if route is None:
                     self._send(404, b"not found", {"Content-Type": "text/plain"})
                     return
