@@ -309,3 +309,21 @@ def test_a_stalled_job_whose_twin_already_waits_is_failed_not_retried(
 
     retried, statuses = asyncio.run(scenario())
     assert retried == 0 and sorted(statuses.values()) == ["failed", "todo"]
+
+
+def test_the_minimum_delay_per_host_holds_across_workers(
+    postgres: PostgresServer, server: TestServer, procs: Processes, tmp_path: Path
+) -> None:
+    """fetch.min_host_delay: 0.4 s with two workers, four jobs at a time each: page requests to the
+    host start at least 0.4 s apart (turns reserved in the database), not 0.4 s apart per worker."""
+    url = postgres.create_database("host_delay")
+    starts: list[float] = []
+    feeds = _slow_site(server, pages=6, delay=0.0,
+                       on_request=lambda path: starts.append(time.monotonic()) if path != "/slow/feed" else None)
+    config = _config(tmp_path, url, feeds, "fetch:\n  per_host: 4\n  min_host_delay: 0.4\n")
+    procs.start("scheduler", config, "schedule")
+    procs.start("worker-1", config, "worker", "--concurrency", "2")
+    procs.start("worker-2", config, "worker", "--concurrency", "2")
+    _wait("six articles", lambda: _count(url) == 6, logs=lambda: procs.log("worker-1") + procs.log("worker-2"))
+    gaps = [b - a for a, b in zip(sorted(starts), sorted(starts)[1:], strict=False)]
+    assert len(starts) == 6 and min(gaps) >= 0.35, gaps

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ..config import Config, file_stamp
 from ..delivery import Sender, deliver_digest
@@ -79,6 +80,7 @@ class Runtime:
         feed = self.feed(feed_url)
         if feed is None:
             return f"{feed_url}: no longer in the config (or disabled); page {entry.link} skipped"
+        await self._wait_for_host_turn(entry.link)
         article, new = await self.pipeline.store_entry(entry, feed, feed_language)
         if new and self.config.translation.enabled and article.translation.value == "pending":
             await self.defer_translate()
@@ -86,6 +88,18 @@ class Runtime:
         flag = ", flagged" if article.flagged else ""
         problem = f" ({article.errors[0]})" if article.errors else ""
         return f"{feed.name}: {entry.link or entry.key}: {state}{flag}{problem}"
+
+    async def _wait_for_host_turn(self, link: str | None) -> None:
+        """``fetch.min_host_delay`` across all workers: wait for this host's next turn, reserved in the
+        database (each worker's fetcher also keeps the delay on its own)."""
+        delay = self.config.fetch.min_host_delay
+        host = urlsplit(link).hostname if link else None
+        if delay <= 0 or not host:
+            return
+        now = self.clock().timestamp()
+        wait = self.store.reserve_host_turn(host, delay, now) - now
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     async def translate(self) -> str:
         self.refresh()

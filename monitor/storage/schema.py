@@ -141,3 +141,9 @@ job_errors = sa.Table(  # why a distributed job failed (Procrastinate keeps the 
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Index("job_errors_job", "job_id"),
 )
+
+host_turns = sa.Table(  # the next time a request to a host may start, across all workers (min_host_delay)
+    "host_turns", metadata,
+    sa.Column("host", sa.Text, primary_key=True),
+    sa.Column("next_at", sa.Float, nullable=False),  # seconds since the epoch: sub-second turns
+)

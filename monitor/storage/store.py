@@ -24,11 +24,21 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import StorageError
-from ..models import Article, FeedState, Hit, LanguageResult, TextSource, TranslationState, WatchlistMatch
+from ..models import Article, FeedState, Hit, TranslationState, WatchlistMatch
 from ..urls import canonical_url
 from . import engine, migrate, sqlitefile
-from .records import DigestRecord, FeedRow, StoredArticle
-from .schema import article_feeds, articles, digests, feeds, hits, job_errors, matches, translation_cache
+from .records import DigestRecord, FeedRow, StoredArticle, article_from_row, article_values, feed_state_from_row
+from .schema import (
+    article_feeds,
+    articles,
+    digests,
+    feeds,
+    hits,
+    host_turns,
+    job_errors,
+    matches,
+    translation_cache,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -178,7 +188,7 @@ class Store:
 
     def feed_state(self, url: str) -> FeedState:
         row = self._read(lambda c: c.execute(sa.select(feeds).where(feeds.c.url == url)).mappings().first())
-        return _feed_state(row) if row else FeedState(url=url)
+        return feed_state_from_row(row) if row else FeedState(url=url)
 
     def save_feed_state(self, state: FeedState, name: str) -> None:
         values = dict(url=state.url, name=name, etag=state.etag, last_modified=state.last_modified,
@@ -198,7 +208,7 @@ class Store:
               .where(article_feeds.c.feed_url == feeds.c.url, articles.c.flagged.is_(True)).scalar_subquery())
         query = sa.select(feeds, n.label("n"), nf.label("nf")).order_by(feeds.c.name)
         rows = self._read(lambda c: c.execute(query).mappings().all())
-        return [FeedRow(state=_feed_state(r), name=r["name"], articles=r["n"], flagged=r["nf"]) for r in rows]
+        return [FeedRow(state=feed_state_from_row(r), name=r["name"], articles=r["n"], flagged=r["nf"]) for r in rows]
 
     # -- articles -------------------------------------------------------------
 
@@ -243,7 +253,7 @@ class Store:
             if existing is not None:
                 self._link(conn, int(existing), article.feed_url, article.key)
                 return None
-            article_id = int(conn.execute(articles.insert().values(_article_values(article, canon))
+            article_id = int(conn.execute(articles.insert().values(article_values(article, canon))
                                           .returning(articles.c.id)).scalar_one())
             self._link(conn, article_id, article.feed_url, article.key)
             for m in article.matches:
@@ -339,7 +349,7 @@ class Store:
             carried = tuple(conn.execute(sa.select(article_feeds.c.feed_url)
                                          .where(article_feeds.c.article_id == article_id)
                                          .order_by(feed_order, article_feeds.c.feed_url)).scalars())
-            return StoredArticle(id=article_id, article=_article(row, tuple(found)), feeds=carried)
+            return StoredArticle(id=article_id, article=article_from_row(row, tuple(found)), feeds=carried)
         return self._read(work)
 
     # -- translation cache (implements translation.TranslationCache) -----------
@@ -426,6 +436,18 @@ class Store:
                 conn.execute(job_errors.insert().values(job_id=job_id, task=task, error=error[:2000], at=at))
         self._write(work, retry_unique=False)
 
+    def reserve_host_turn(self, host: str, delay: float, now: float) -> float:
+        """When (seconds since the epoch) a request to ``host`` may start: ``delay`` seconds after the
+        turn reserved before it by any worker (the row is locked while it is read and moved on)."""
+        def work(conn: sa.Connection) -> float:
+            conn.execute(self._insert(host_turns).values(host=host, next_at=0.0).on_conflict_do_nothing())
+            current = float(conn.execute(sa.select(host_turns.c.next_at).where(host_turns.c.host == host)
+                                         .with_for_update()).scalar_one())
+            start = max(current, now)
+            conn.execute(host_turns.update().where(host_turns.c.host == host).values(next_at=start + delay))
+            return start
+        return self._write(work)
+
     def job_errors(self, job_ids: Sequence[int]) -> dict[int, str]:
         """The latest recorded error of each of these jobs."""
         if not job_ids:
@@ -437,50 +459,3 @@ class Store:
     def failing_feeds(self) -> list[FeedRow]:
         """Feeds whose last attempt failed or that were disabled after an error."""
         return [r for r in self.feed_rows() if r.state.consecutive_failures > 0 or r.state.disabled_reason]
-
-
-def _article_values(article: Article, canon: str | None) -> dict[str, Any]:
-    return dict(key=article.key, canonical_url=canon, url=article.url, feed_url=article.feed_url,
-                feed_name=article.feed_name, title=article.title, text=article.text,
-                text_source=article.text_source.value, published=article.published, fetched=article.fetched,
-                language=article.language.code, language_confidence=article.language.confidence,
-                language_method=article.language.method, flagged=article.flagged, title_en=article.title_en,
-                text_en=article.text_en, translation=article.translation.value,
-                errors=json.dumps(list(article.errors)))
-
-
-def _article(row: sa.RowMapping, found: tuple[WatchlistMatch, ...]) -> Article:
-    return Article(
-        key=row["key"],
-        feed_url=row["feed_url"],
-        feed_name=row["feed_name"],
-        url=row["url"],
-        title=row["title"],
-        text=row["text"],
-        text_source=TextSource(row["text_source"]),
-        published=row["published"],
-        fetched=row["fetched"] or _EPOCH,
-        language=LanguageResult(code=row["language"], confidence=row["language_confidence"],
-                                method=row["language_method"]),
-        matches=found,
-        title_en=row["title_en"],
-        text_en=row["text_en"],
-        translation=TranslationState(row["translation"]),
-        errors=tuple(json.loads(row["errors"])),
-        identity_url=row["url"] if row["canonical_url"] is not None else None,  # the link that identified it
-    )
-
-
-def _feed_state(row: sa.RowMapping) -> FeedState:
-    return FeedState(
-        url=row["url"],
-        etag=row["etag"],
-        last_modified=row["last_modified"],
-        content_hash=row["content_hash"],
-        last_fetched=row["last_fetched"],
-        last_success=row["last_success"],
-        last_error=row["last_error"],
-        consecutive_failures=row["consecutive_failures"],
-        next_attempt=row["next_attempt"],
-        disabled_reason=row["disabled_reason"],
-    )
