@@ -136,12 +136,18 @@ class Store:
                 time.sleep(0.5)
 
     def _once(self, work: Callable[[sa.Connection], T], *, write: bool) -> T:
-        conn = self._db.conn
         if not write:
+            return work(self._db.conn)
+        with self._begin() as conn:
             return work(conn)
+
+    @contextmanager
+    def _begin(self) -> Iterator[sa.Connection]:
+        """BEGIN, COMMIT on leaving, ROLLBACK on any error: the one place a transaction is opened."""
+        conn = self._db.conn
         conn.exec_driver_sql(engine.begin_statement(self.dialect))
         try:
-            result = work(conn)
+            yield conn
             conn.exec_driver_sql("COMMIT")
         except BaseException:
             # the transaction must not stay open (a failed COMMIT on SQLite, disk full, leaves it so);
@@ -150,7 +156,6 @@ class Store:
                 with suppress(sa_exc.DBAPIError):
                     conn.exec_driver_sql("ROLLBACK")
             raise
-        return result
 
     def _error(self, exc: sa_exc.DBAPIError, *, writing: bool) -> StorageError:
         if isinstance(exc.orig, sqlite3.Error):
@@ -171,14 +176,8 @@ class Store:
         """One write transaction for a caller's own statements (not retried)."""
         if self._writes_refused:
             raise StorageError(f"{self.where}: opened read-only (this command only reads); refusing to write")
-        conn = self._db.conn
-        conn.exec_driver_sql(engine.begin_statement(self.dialect))
-        try:
+        with self._begin() as conn:
             yield conn
-        except BaseException:
-            conn.exec_driver_sql("ROLLBACK")
-            raise
-        conn.exec_driver_sql("COMMIT")
 
     def _insert(self, table: sa.Table) -> Any:
         """The dialect's INSERT, which knows ON CONFLICT."""
