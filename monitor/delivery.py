@@ -6,11 +6,13 @@ it as sent, all with one ``now`` (the period it covers, the mail's Date and ``se
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from .config import Config
 from .digest import Digest, RenderedDigest, build_digest, render_digest
@@ -38,6 +40,7 @@ class DigestPlan:
 
     digest: Digest
     rendered: RenderedDigest
+    after_article_id: int  # it covers flagged articles with ids in (after_article_id, last_article_id]
     last_article_id: int
     covers_until: datetime
 
@@ -56,14 +59,25 @@ class DigestOutcome:
 def plan_digest(store: Store, config: Config, now: datetime) -> DigestPlan:
     """Everything flagged since the last digest that was sent, grouped and rendered; marks nothing."""
     last = store.last_digest()
-    upto, articles = store.flagged_after(last.last_article_id if last else 0)
+    after = last.last_article_id if last else 0
+    upto, articles = store.flagged_after(after)
     names = {f.url: f.name for f in config.feeds}
     enabled = {f.url for f in config.enabled_feeds}
     failing = [r for r in store.failing_feeds() if r.state.url in enabled]
     digest = build_digest(articles, failing, now=now, since=last.sent_at if last else None,
                           timezone=config.digest.timezone, feed_names=names, watchlists=config.watchlists)
     rendered = render_digest(digest, subject=config.digest.subject, templates=config.digest.templates)
-    return DigestPlan(digest=digest, rendered=rendered, last_article_id=upto, covers_until=now)
+    return DigestPlan(digest=digest, rendered=rendered, after_article_id=after, last_article_id=upto,
+                      covers_until=now)
+
+
+def digest_key(plan: DigestPlan, config: Config) -> str:
+    """What names one digest: its day (in the digest's timezone), the flagged articles it covers
+    (the id window) and its recipients. A send repeated because the worker died after the SMTP
+    server took it but before it was recorded has the same key, hence the same Message-ID."""
+    day = plan.covers_until.astimezone(ZoneInfo(config.digest.timezone)).date().isoformat()
+    who = hashlib.sha256("\n".join(sorted(a.lower() for a in config.digest.to)).encode()).hexdigest()[:12]
+    return f"{day}.{plan.after_article_id}-{plan.last_article_id}.{who}"
 
 
 async def deliver_digest(
@@ -75,7 +89,7 @@ async def deliver_digest(
     if not plan.worth_sending(config.digest.empty):
         return DigestOutcome(plan=plan, sent=False)
     message = build_message(plan.rendered.subject, plan.rendered.text, plan.rendered.html,
-                            sender=config.digest.sender, to=config.digest.to, now=now)
+                            sender=config.digest.sender, to=config.digest.to, now=now, key=digest_key(plan, config))
     await offload(sender.send, message)
     store.record_digest(sent_at=now, covers_until=plan.covers_until, article_count=plan.digest.article_count,
                         recipients=config.digest.to, last_article_id=plan.last_article_id)

@@ -27,16 +27,20 @@ PASSWORD_ENV = "MONITOR_SMTP_PASSWORD"  # read by app.py/cli.py, named here for 
 
 
 def build_message(
-    subject: str, text: str, html: str, *, sender: str, to: Sequence[str], now: datetime
+    subject: str, text: str, html: str, *, sender: str, to: Sequence[str], now: datetime, key: str | None = None
 ) -> EmailMessage:
-    """A multipart/alternative message: the plain-text part first, the HTML part last."""
+    """A multipart/alternative message: the plain-text part first, the HTML part last.
+
+    ``key`` makes the Message-ID repeatable (``<digest.KEY@domain>``): the same digest sent
+    again after a crash carries the same id, so a mail store that drops duplicate ids keeps one;
+    without it the id is random."""
     msg = EmailMessage(policy=policy.SMTP)
     msg["Subject"] = " ".join(subject.split())
     msg["From"] = sender
     msg["To"] = ", ".join(to)
     msg["Date"] = format_datetime(now if now.tzinfo else now.astimezone())
     domain = parseaddr(sender)[1].rpartition("@")[2] or "monitor.localhost"
-    msg["Message-ID"] = make_msgid("digest", domain=domain)
+    msg["Message-ID"] = f"<digest.{key}@{domain}>" if key else make_msgid("digest", domain=domain)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
     msg.set_content(text, subtype="plain", charset="utf-8")

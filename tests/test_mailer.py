@@ -103,6 +103,24 @@ def test_second_send_with_empty_send_mails_nothing_flagged(fetched_template: Pat
     assert seedsite.dagens_ps().title not in html  # nothing is repeated from the first digest
 
 
+def test_a_send_repeated_after_a_crash_carries_the_same_message_id(fetched_template: Path, tmp_path: Path) -> None:
+    """The worker died after the SMTP server took the digest but before it was recorded (here: the
+    record removed): the repeat is the same message, so a mail store that drops duplicate ids keeps one.
+    The next digest (a new window) has its own id."""
+    with smtp_server() as (port, sink):
+        config = copy_fetched(fetched_template, tmp_path, digest_section(port, empty="send"))
+        assert cli(config, "digest", "--send")[0] == 0
+        with Store(load_config(config).database) as store, store.transaction() as conn:
+            conn.exec_driver_sql("DELETE FROM digests")
+        assert cli(config, "digest", "--send")[0] == 0
+        assert cli(config, "digest", "--send")[0] == 0
+        first, repeat, nxt = sink.messages
+    assert first["Message-ID"] == repeat["Message-ID"]
+    assert re.fullmatch(r"<digest\.\d{4}-\d\d-\d\d\.0-\d+\.[0-9a-f]{12}@example\.org>", first["Message-ID"])
+    assert first.get_body(("plain",)).get_content() == repeat.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert nxt["Message-ID"] != first["Message-ID"] and nxt["Subject"].endswith(": 0 flagged")
+
+
 def test_smtp_down_is_one_clear_error_not_marked_sent_and_sent_next_time(fetched_template: Path,
                                                                         tmp_path: Path) -> None:
     port = free_port()  # nothing listens here
