@@ -288,8 +288,10 @@ def feeds_check(ctx: Context) -> None:
 @click.argument("labelled", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--floors", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON file of minimum figures; exit 1 when one is not met.")
+@click.option("--folds", type=click.IntRange(min=2), default=None, metavar="K",
+              help="Also learn the alert threshold on K-1 folds and report held-out (k-fold) figures.")
 @pass_ctx
-def eval_command(ctx: Context, labelled: Path, floors: Path | None) -> None:
+def eval_command(ctx: Context, labelled: Path, floors: Path | None, folds: int | None) -> None:
     """Measure language ID and watchlists on a labelled JSONL set, per language."""
     import json
 
@@ -299,6 +301,10 @@ def eval_command(ctx: Context, labelled: Path, floors: Path | None) -> None:
     report = evaluate(labelled, build_detector(), ctx.config.watchlists if ctx.config_path.exists()
                       else _default_watchlists())
     click.echo(format_report(report))
+    if folds is not None:
+        from .crossval import cross_validate, format_cross_validation
+
+        click.echo(format_cross_validation(cross_validate(report.items, folds)))
     if floors is not None:
         try:
             wanted = json.loads(floors.read_text(encoding="utf-8"))

@@ -15,8 +15,10 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from .config import Config
-from .digest import Digest, RenderedDigest, build_digest, render_digest
+from .digest import Digest, build_digest
+from .gist import Glossary
 from .mailer import build_message
+from .rendering import RenderedDigest, render_digest
 from .storage import Store
 
 
@@ -57,7 +59,9 @@ class DigestOutcome:
 
 
 def plan_digest(store: Store, config: Config, now: datetime) -> DigestPlan:
-    """Everything flagged since the last digest that was sent, grouped and rendered; marks nothing."""
+    """Everything flagged or mentioned since the last digest that was sent, grouped and rendered;
+    marks nothing. Foreign items get their terms' English and, for untranslated Chinese titles, a
+    dictionary gist (the glossary reads CC-CEDICT only when one is needed)."""
     last = store.last_digest()
     after = last.last_article_id if last else 0
     upto, articles = store.flagged_after(after)
@@ -65,7 +69,8 @@ def plan_digest(store: Store, config: Config, now: datetime) -> DigestPlan:
     enabled = {f.url for f in config.enabled_feeds}
     failing = [r for r in store.failing_feeds() if r.state.url in enabled]
     digest = build_digest(articles, failing, now=now, since=last.sent_at if last else None,
-                          timezone=config.digest.timezone, feed_names=names, watchlists=config.watchlists)
+                          timezone=config.digest.timezone, feed_names=names, watchlists=config.watchlists,
+                          glossary=Glossary(config.watchlists))
     rendered = render_digest(digest, subject=config.digest.subject, templates=config.digest.templates)
     return DigestPlan(digest=digest, rendered=rendered, after_article_id=after, last_article_id=upto,
                       covers_until=now)

@@ -3,36 +3,30 @@
 ``build_digest`` is pure: stored articles in, a :class:`Digest` out, grouped by
 watchlist and then by story (the same URL, or a near-identical title across
 feeds, is one story shown once with "also in: ..."), newest story first.
-``render_digest`` turns it into an HTML and a plain-text part with Jinja2
-templates (autoescaped HTML; a user's ``digest.templates`` folder overrides the
-shipped ones). Reading the store and sending are in :mod:`monitor.mailer`.
+Rendering it is :mod:`monitor.rendering`; reading the store and sending,
+:mod:`monitor.delivery`.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import jinja2
-
-from .errors import ConfigError
-from .models import Hit, WatchlistMatch
+from .gist import Glossary
+from .models import Hit, TranslationState, WatchlistMatch
 from .scripts import fold_table
 from .storage import FeedRow, StoredArticle
+from .translation import install_command
 from .urls import canonical_url
 from .watchrules import Watchlist
 
-HTML_TEMPLATE = "digest.html.j2"
-TEXT_TEMPLATE = "digest.txt.j2"
 MAX_ITEMS_PER_WATCHLIST = 100
+MAX_MENTIONS_PER_WATCHLIST = 15  # "also mentioned" stays short
 MAX_SNIPPETS = 2
 LEAD_CHARS = 200
 SIMILAR_TITLE = 0.9  # difflib ratio above which two titles are the same story
@@ -78,19 +72,24 @@ class DigestItem:
     date_text: str
     url: str | None  # http(s) links only
     snippets: tuple[tuple[Segment, ...], ...]
-    terms: tuple[str, ...]  # the watchlist terms that matched, in order of first hit
+    terms: tuple[str, ...]  # the matched words as the article writes them (its own script), first hit first
     reasons: tuple[str, ...]  # the rules that fired
     score: float
     also_in: tuple[Mention, ...] = ()
+    english: tuple[str | None, ...] = ()  # the English of each of ``terms`` (None: English already, or unknown)
+    gist: str | None = None  # a dictionary gist of a Chinese title that has no translation
+    level: str = "alert"  # or "mention"
 
 
 @dataclass(frozen=True, slots=True)
 class WatchlistSection:
     name: str
     description: str
-    items: tuple[DigestItem, ...]  # one per story, newest first
+    items: tuple[DigestItem, ...]  # alerts, one per story: highest score first, then newest
     articles: int  # flagged articles in this section, before grouping into stories
-    omitted: int = 0  # stories left out beyond MAX_ITEMS_PER_WATCHLIST
+    omitted: int = 0  # stories left out beyond MAX_ITEMS_PER_WATCHLIST (or the size budget)
+    mentions: tuple[DigestItem, ...] = ()  # passing mentions, ranked the same way
+    mentions_omitted: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +103,34 @@ class FailingFeed:
 
 
 @dataclass(frozen=True, slots=True)
+class LanguageLine:
+    """One line of the summary on top: alerts and mentions in one language."""
+
+    language: str
+    name: str
+    alerts: int
+    mentions: int
+
+
+@dataclass(frozen=True, slots=True)
+class MissingModel:
+    """A language whose articles wait for a translation model, and the command that installs it."""
+
+    language: str
+    name: str
+    command: str | None  # None: no Argos model exists for it
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     generated: datetime  # in the digest's time zone
     since: datetime | None  # the previous digest, in the digest's time zone; None for the first one
     timezone: str
     sections: tuple[WatchlistSection, ...]
     failing: tuple[FailingFeed, ...]
-    article_count: int  # distinct flagged articles covered
+    article_count: int  # distinct articles covered (alerts and mentions)
+    summary: tuple[LanguageLine, ...] = ()
+    missing_models: tuple[MissingModel, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -121,15 +141,21 @@ class Digest:
         return sum(len(s.items) for s in self.sections)
 
     @property
+    def install_commands(self) -> tuple[str, ...]:
+        """The commands that install the missing models, each once (zh-Hans and zh-Hant may share one)."""
+        return tuple(dict.fromkeys(m.command for m in self.missing_models if m.command))
+
+    @property
+    def alert_count(self) -> int:
+        return sum(line.alerts for line in self.summary)
+
+    @property
+    def mention_count(self) -> int:
+        return sum(line.mentions for line in self.summary)
+
+    @property
     def has_translations(self) -> bool:
         return any(item.original_title for s in self.sections for item in s.items)
-
-
-@dataclass(frozen=True, slots=True)
-class RenderedDigest:
-    subject: str
-    html: str
-    text: str
 
 
 # -- pure: build ---------------------------------------------------------------------------
@@ -145,38 +171,76 @@ def build_digest(
     feed_names: Mapping[str, str] | None = None,
     watchlists: Sequence[Watchlist] = (),
     max_items: int = MAX_ITEMS_PER_WATCHLIST,
+    max_mentions: int = MAX_MENTIONS_PER_WATCHLIST,
+    glossary: Glossary | None = None,
 ) -> Digest:
-    """Group flagged ``articles`` by watchlist, then story; newest story first. Pure."""
+    """Group ``articles`` by watchlist, then story: alerts ranked by score then recency, passing
+    mentions below them. With a ``glossary``, foreign items carry the English of their terms and
+    untranslated Chinese titles a dictionary gist. Pure (the glossary reads its dictionary once)."""
     tz = ZoneInfo(timezone)
     names = dict(feed_names or {})
     order = {w.name: i for i, w in enumerate(watchlists)}
     descriptions = {w.name: w.description for w in watchlists}
     patterns = _term_patterns(watchlists)
 
-    by_watchlist: dict[str, list[tuple[StoredArticle, WatchlistMatch]]] = {}
-    covered: set[int] = set()
+    alerts: dict[str, list[tuple[StoredArticle, WatchlistMatch]]] = {}
+    mentions: dict[str, list[tuple[StoredArticle, WatchlistMatch]]] = {}
+    levels: dict[int, tuple[str, str]] = {}  # article id -> (language, "alert" | "mention")
     for stored in articles:
         for m in stored.article.matches:
             if m.flagged:
-                by_watchlist.setdefault(m.watchlist, []).append((stored, m))
-                covered.add(stored.id)
+                alerts.setdefault(m.watchlist, []).append((stored, m))
+                levels[stored.id] = (stored.article.language.code, "alert")
+        if stored.id not in levels:
+            for m in stored.article.matches:
+                if m.mentioned:
+                    mentions.setdefault(m.watchlist, []).append((stored, m))
+                    levels[stored.id] = (stored.article.language.code, "mention")
+
+    def ranked(entries: Sequence[tuple[StoredArticle, WatchlistMatch]], level: str) -> list[DigestItem]:
+        items = [_story_item(story, tz, names, patterns, glossary, level) for story in group_stories(entries, names)]
+        items.sort(key=lambda item: (item.score, item.date, item.article_id), reverse=True)
+        return items
 
     sections = []
-    for name in sorted(by_watchlist, key=lambda n: (order.get(n, len(order)), n)):
-        entries = by_watchlist[name]
-        stories = [_story_item(story, tz, names, patterns) for story in group_stories(entries, names)]
-        stories.sort(key=lambda item: (item.date, item.article_id), reverse=True)
+    for name in sorted(set(alerts) | set(mentions), key=lambda n: (order.get(n, len(order)), n)):
+        stories, passing = ranked(alerts.get(name, []), "alert"), ranked(mentions.get(name, []), "mention")
         sections.append(WatchlistSection(name=name, description=descriptions.get(name, ""),
-                                         items=tuple(stories[:max_items]), articles=len(entries),
-                                         omitted=max(0, len(stories) - max_items)))
+                                         items=tuple(stories[:max_items]), articles=len(alerts.get(name, [])),
+                                         omitted=max(0, len(stories) - max_items),
+                                         mentions=tuple(passing[:max_mentions]),
+                                         mentions_omitted=max(0, len(passing) - max_mentions)))
     return Digest(
         generated=now.astimezone(tz),
         since=since.astimezone(tz) if since else None,
         timezone=timezone,
         sections=tuple(sections),
         failing=tuple(_failing(row, names, tz) for row in failing),
-        article_count=len(covered),
+        article_count=len(levels),
+        summary=_summary(levels),
+        missing_models=_missing_models(articles),
     )
+
+
+def _summary(levels: Mapping[int, tuple[str, str]]) -> tuple[LanguageLine, ...]:
+    counts: dict[str, list[int]] = {}
+    for language, level in levels.values():
+        counts.setdefault(language, [0, 0])[0 if level == "alert" else 1] += 1
+    return tuple(LanguageLine(lang, LANGUAGE_NAMES.get(lang, lang), a, m)
+                 for lang, (a, m) in sorted(counts.items(), key=lambda kv: (-kv[1][0] - kv[1][1], kv[0])))
+
+
+def _missing_models(articles: Sequence[StoredArticle]) -> tuple[MissingModel, ...]:
+    waiting = sorted({s.article.language.code for s in articles
+                      if s.article.translation is TranslationState.UNAVAILABLE and s.article.language.code != "en"})
+    out = []
+    for lang in waiting:
+        try:
+            command: str | None = install_command(lang)
+        except ValueError:
+            command = None
+        out.append(MissingModel(lang, LANGUAGE_NAMES.get(lang, lang), command))
+    return tuple(out)
 
 
 def group_stories(
@@ -272,6 +336,8 @@ def _story_item(
     tz: ZoneInfo,
     names: Mapping[str, str],
     patterns: Mapping[tuple[str, str], re.Pattern[str]],
+    glossary: Glossary | None = None,
+    level: str = "alert",
 ) -> DigestItem:
     lead, match = story[0]
     a = lead.article
@@ -279,9 +345,19 @@ def _story_item(
     seen: dict[str, str] = {}
     for h in match.hits:
         seen.setdefault(h.term.casefold(), h.term)
-    terms = tuple(seen.values())
-    compiled = [patterns.get((match.watchlist, t)) or term_pattern(t) for t in terms]
+    written = tuple(seen.values())
+    compiled = [patterns.get((match.watchlist, t)) or term_pattern(t) for t in written]
+    where = f"{a.title}\n{a.text}"
+    folded = _fold(where)
+    surface = [_surface(p, where, folded) or t for p, t in zip(compiled, written, strict=True)]
+    terms = tuple(dict.fromkeys(surface))
+    english: tuple[str | None, ...] = ()
+    if glossary is not None:
+        by_surface = dict(zip(surface, written, strict=True))
+        english = tuple(glossary.term(match.watchlist, by_surface[t], a.language.code) for t in terms)
     translated = bool(a.title_en and a.title_en.strip() and a.title_en.strip() != a.title.strip())
+    gist = glossary.gist(a.title) if glossary is not None and not translated and a.language.code.startswith("zh") \
+        else None
     also: dict[str, Mention] = {}
     for stored, _ in story:
         for feed_url in (stored.article.feed_url, *stored.feeds):
@@ -303,9 +379,18 @@ def _story_item(
         snippets=_snippets(match.hits, a.text, compiled),
         terms=terms,
         reasons=_rules(match.reasons),
-        score=match.score,
+        score=max(m.score for _, m in story),
         also_in=tuple(also.values()),
+        english=english,
+        gist=gist,
+        level=level,
     )
+
+
+def _surface(pattern: re.Pattern[str], text: str, folded: str) -> str | None:
+    """The first match of a term as the article writes it (folding is 1:1: offsets hold)."""
+    found = pattern.search(folded)
+    return " ".join(text[found.start():found.end()].split()) if found and found.end() > found.start() else None
 
 
 def _snippets(hits: Sequence[Hit], text: str, patterns: Sequence[re.Pattern[str]]) -> tuple[tuple[Segment, ...], ...]:
@@ -392,57 +477,3 @@ def _fold(text: str) -> str:
 
 def _term_patterns(watchlists: Sequence[Watchlist]) -> dict[tuple[str, str], re.Pattern[str]]:
     return {(w.name, ct.term.text): ct.pattern for w in watchlists for g in w.groups for ct in g.terms}
-
-
-# -- pure: render --------------------------------------------------------------------------
-
-
-def template_environment(templates: Path | None = None) -> jinja2.Environment:
-    """Templates from ``templates`` (the user's folder) first, then the shipped ones; HTML
-    templates autoescaped."""
-    loaders: list[jinja2.BaseLoader] = []
-    if templates is not None:
-        loaders.append(jinja2.FileSystemLoader(str(templates)))
-    loaders.append(jinja2.PackageLoader("monitor", "templates"))
-    return jinja2.Environment(
-        loader=jinja2.ChoiceLoader(loaders),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm", "html.j2", "htm.j2"),
-                                            default_for_string=True, default=False),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
-def format_subject(template: str, digest: Digest) -> str:
-    """The configured subject with {date}, {count}, {stories}, {watchlists} filled in; an unknown
-    placeholder is left as written."""
-    values = {"date": digest.generated.strftime("%Y-%m-%d"), "count": str(digest.article_count),
-              "stories": str(digest.story_count), "watchlists": ", ".join(s.name for s in digest.sections)}
-    out = []
-    try:
-        for literal, field, spec, _ in string.Formatter().parse(template):
-            out.append(literal)
-            if field is not None:
-                out.append(values[field] if field in values else "{" + field + (":" + spec if spec else "") + "}")
-    except ValueError:  # unbalanced braces: use it as written
-        out = [template]
-    return " ".join("".join(out).split())  # one line: no header injection
-
-
-def render_digest(digest: Digest, *, subject: str, templates: Path | None = None) -> RenderedDigest:
-    """Render both parts. A broken user template raises ConfigError naming its file and line."""
-    env = template_environment(templates)
-    title = format_subject(subject, digest)
-    context: dict[str, Any] = {"digest": digest, "subject": title}
-    try:
-        html = env.get_template(HTML_TEMPLATE).render(context)
-        text = env.get_template(TEXT_TEMPLATE).render(context)
-    except jinja2.TemplateSyntaxError as exc:
-        raise ConfigError(f"digest template: {exc.message}", path=exc.filename or exc.name, line=exc.lineno,
-                          field="digest.templates") from None
-    except jinja2.TemplateError as exc:
-        raise ConfigError(f"digest template: {exc}", path=str(templates) if templates else None,
-                          field="digest.templates") from None
-    return RenderedDigest(subject=title, html=html, text=text)

@@ -28,6 +28,7 @@ __all__ = [
     "LanguageFigures",
     "check_floors",
     "evaluate",
+    "figures_of",
     "format_report",
 ]
 
@@ -47,10 +48,16 @@ class EvalItem:
     title: str
     outlet: str
     detected: str  # language code from the detector
-    flagged: bool
+    flagged: bool  # an alert for some watchlist
     score: float
     hits: tuple[Hit, ...]
     reasons: tuple[str, ...]
+    mentioned: bool = False  # no alert, but a mention for some watchlist
+    open_score: float = 0.0  # the highest score of a watchlist that no `not` group vetoed
+
+    @property
+    def level(self) -> str:
+        return "alert" if self.flagged else "mention" if self.mentioned else "none"
 
     @property
     def lang_ok(self) -> bool:
@@ -69,6 +76,15 @@ class LanguageFigures:
     false_pos: int  # flagged "no"
     false_neg: int  # "yes" not flagged
     lang_correct: int
+    yes_mentioned: int = 0  # "yes" rows that reach only the mention level
+    mention_alert: int = 0  # "mention" rows that reach the alert level
+    mention_mentioned: int = 0  # ... only the mention level
+    no_mentioned: int = 0  # "no" rows that reach the mention level (those at alert are false_pos)
+
+    @property
+    def recall_at_mention(self) -> float | None:
+        """The share of ``yes`` rows in the digest at all (alert or mention)."""
+        return (self.true_pos + self.yes_mentioned) / self.yes if self.yes else None
 
     @property
     def precision(self) -> float | None:
@@ -166,12 +182,20 @@ def evaluate(path: Path, detector: LanguageDetector, watchlists: Sequence[Watchl
                 score=max((m.score for m in matches), default=0.0),
                 hits=tuple(h for m in matches for h in m.hits),
                 reasons=tuple(f"{m.watchlist}: {r}" for m in matches for r in m.reasons),
+                mentioned=not any(m.flagged for m in matches) and any(m.mentioned for m in matches),
+                open_score=max((m.score for m in matches if not any(r.startswith("not:") for r in m.reasons)),
+                               default=0.0),
             )
         )
     languages = tuple(
         _figures(lang, [i for i in items if i.lang == lang]) for lang in LANGUAGES if any(i.lang == lang for i in items)
     )
     return EvalReport(str(path), tuple(items), languages, _figures("all", items))
+
+
+def figures_of(language: str, items: Sequence[EvalItem]) -> LanguageFigures:
+    """The figures of ``items`` (those of one language, or all) as :class:`LanguageFigures`."""
+    return _figures(language, items)
 
 
 def _figures(language: str, items: Sequence[EvalItem]) -> LanguageFigures:
@@ -184,6 +208,10 @@ def _figures(language: str, items: Sequence[EvalItem]) -> LanguageFigures:
         false_pos=sum(i.label == "no" and i.flagged for i in items),
         false_neg=sum(i.label == "yes" and not i.flagged for i in items),
         lang_correct=sum(i.lang_ok for i in items),
+        yes_mentioned=sum(i.label == "yes" and i.mentioned for i in items),
+        mention_alert=sum(i.label == "mention" and i.flagged for i in items),
+        mention_mentioned=sum(i.label == "mention" and i.mentioned for i in items),
+        no_mentioned=sum(i.label == "no" and i.mentioned for i in items),
     )
 
 
@@ -247,7 +275,14 @@ def format_report(report: EvalReport) -> str:
             f" {fig.false_pos:>4} {fig.false_neg:>4} {_pct(fig.precision):>9} {_pct(fig.recall):>7}"
             f" {_pct(fig.lang_accuracy):>8}"
         )
-    lines.append("(mention rows are excluded from precision and recall)")
+    lines.append("(precision and recall at the alert level; mention rows are excluded from both)")
+    lines += ["", "Rows at each level (alert = flagged; mention = the digest's \"also mentioned\"):",
+              f"{'language':<9} {'yes:alert':>9} {'yes:ment':>8} {'ment:alert':>10} {'ment:ment':>9}"
+              f" {'no:alert':>8} {'no:ment':>7} {'recall@ment':>11}"]
+    for fig in (*report.languages, report.overall):
+        lines.append(f"{fig.language:<9} {fig.true_pos:>9} {fig.yes_mentioned:>8} {fig.mention_alert:>10}"
+                     f" {fig.mention_mentioned:>9} {fig.false_pos:>8} {fig.no_mentioned:>7}"
+                     f" {_pct(fig.recall_at_mention):>11}")
     for heading, group in (
         ("Misses (labelled yes, not flagged)", report.misses),
         ("False flags (labelled no, flagged)", report.false_flags),

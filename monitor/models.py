@@ -112,10 +112,16 @@ class WatchlistMatch:
     """The verdict of one watchlist on one article."""
 
     watchlist: str
-    flagged: bool
+    flagged: bool  # an alert: the score reached the watchlist's threshold and nothing vetoed it
     score: float
     hits: tuple[Hit, ...]
     reasons: tuple[str, ...] = ()  # which rules fired, human readable
+    mentioned: bool = False  # not an alert, but the score reached the watchlist's mention threshold
+
+    @property
+    def level(self) -> str:
+        """``alert``, ``mention`` or ``none``."""
+        return "alert" if self.flagged else "mention" if self.mentioned else "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,5 +150,13 @@ class Article:
         return any(m.flagged for m in self.matches)
 
     @property
+    def mentioned(self) -> bool:
+        """Not an alert for any watchlist, but a mention for at least one."""
+        return not self.flagged and any(m.mentioned for m in self.matches)
+
+    @property
     def hits(self) -> tuple[Hit, ...]:
-        return tuple(h for m in self.matches if m.flagged for h in m.hits)
+        """The hits of the watchlists that flagged it or, when none did, that mention it."""
+        if self.flagged:
+            return tuple(h for m in self.matches if m.flagged for h in m.hits)
+        return tuple(h for m in self.matches if m.mentioned for h in m.hits)

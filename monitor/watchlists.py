@@ -120,8 +120,10 @@ def _match_one(wl: Watchlist, doc: _Doc, cjk: bool) -> WatchlistMatch:
     if vetoes:
         reasons.append(f"not: {', '.join(vetoes)} present, not flagged")
     flagged = score >= wl.threshold and not vetoes
-    reasons.append(f"score {score:g} {'>=' if score >= wl.threshold else '<'} threshold {wl.threshold:g}")
-    return WatchlistMatch(wl.name, flagged, round(score, 3), tuple(hits.values()), tuple(reasons))
+    mentioned = not flagged and not vetoes and score >= wl.mention_level
+    reasons.append(f"score {score:g} {'>=' if score >= wl.threshold else '<'} threshold {wl.threshold:g}"
+                   + (f", >= mention threshold {wl.mention_level:g}" if mentioned else ""))
+    return WatchlistMatch(wl.name, flagged, round(score, 3), tuple(hits.values()), tuple(reasons), mentioned)
 
 
 def _occurrences(wl: Watchlist, rule: Rule, doc: _Doc, window: int | None) -> list[tuple[_Found, ...]]:

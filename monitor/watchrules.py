@@ -13,7 +13,8 @@ occurs anywhere. YAML schema (see ``monitor/data/chip-export-controls.yaml``)::
 
     name: chip-export-controls        # required
     description: free text
-    threshold: 2                      # required, > 0
+    threshold: 2                      # required, > 0: an alert
+    mention_threshold: 1              # default threshold / 2: a passing mention (digest: "also mentioned")
     title_weight: 2                   # default 2
     max_count: 3                      # default 3
     groups:                           # required: group name -> list of terms
@@ -30,6 +31,8 @@ occurs anywhere. YAML schema (see ``monitor/data/chip-export-controls.yaml``)::
         weight: 1                     # default 1
         max_count: 3                  # default: the watchlist's
     not: [other-group]                # optional: article-level veto
+    labels:                           # optional: each group's English, shown beside terms in other languages
+      control: export control
 
 Terms. Latin words match whole words, case-insensitively (``exact_case: true`` for
 acronyms such as BIS). ``*`` at the end of a word lets it go on (``exportrestriktion*``
@@ -119,9 +122,19 @@ class Watchlist:
     rules: tuple[Rule, ...]
     threshold: float
     title_weight: float = 2.0
+    mention_threshold: float = 0.0  # 0: half the threshold
+    group_labels: tuple[tuple[str, str], ...] = ()  # group -> its English, for readers of other languages
     exclude: tuple[str, ...] = ()  # the YAML's `not`: article-level veto
     description: str = ""
     source: str = ""  # file:line it was read from
+
+    def label(self, group: str) -> str | None:
+        """The English the YAML's ``labels`` gives ``group`` (for terms in other languages), or None."""
+        return dict(self.group_labels).get(group)
+
+    @property
+    def mention_level(self) -> float:
+        return self.mention_threshold or self.threshold / 2
 
     def group(self, name: str) -> TermGroup:
         for g in self.groups:
@@ -171,7 +184,8 @@ def _from_root(reader: NodeReader, root: yaml.Node | None) -> tuple[Watchlist, .
 
 # -- parsing composed YAML ---------------------------------------------------------------
 
-_TOP_KEYS = ("name", "description", "threshold", "title_weight", "max_count", "groups", "rules", "not")
+_TOP_KEYS = ("name", "description", "threshold", "mention_threshold", "title_weight", "max_count", "groups", "rules",
+             "not", "labels")
 _RULE_KEYS = ("name", "all", "not", "within", "within_chars", "weight", "max_count")
 _TERM_KEYS = ("term", "weight", "exact_case")
 
@@ -196,18 +210,40 @@ def _parse(reader: NodeReader, node: yaml.Node, prefix: str) -> Watchlist:
     rule_nodes = reader.sequence(top["rules"], at("rules"))
     if not rule_nodes:
         raise reader.fail(top["rules"], at("rules"), "must not be empty")
+    threshold = _positive(reader, top["threshold"], at("threshold"))
+    mention = (_positive(reader, top["mention_threshold"], at("mention_threshold"))
+               if "mention_threshold" in top else 0.0)
+    if mention > threshold:
+        raise reader.fail(top["mention_threshold"], at("mention_threshold"),
+                          f"{mention:g} is above the threshold ({threshold:g}): a mention is the lower level")
     return Watchlist(
         name=reader.string(top["name"], at("name")),
         groups=groups,
         rules=tuple(
             _parse_rule(reader, item, at(f"rules[{i}]"), names, max_count) for i, item in enumerate(rule_nodes)
         ),
-        threshold=_positive(reader, top["threshold"], at("threshold")),
+        threshold=threshold,
+        mention_threshold=mention,
+        group_labels=_parse_labels(reader, top["labels"], at("labels"), names) if "labels" in top else (),
         title_weight=_positive(reader, top["title_weight"], at("title_weight")) if "title_weight" in top else 2.0,
         exclude=_group_refs(reader, top["not"], at("not"), names) if "not" in top else (),
         description=reader.string(top["description"], at("description")) if "description" in top else "",
         source=f"{reader.path}:{_line(node)}",
     )
+
+
+def _parse_labels(reader: NodeReader, node: yaml.Node, where: str, names: set[str]) -> tuple[tuple[str, str], ...]:
+    if not isinstance(node, yaml.MappingNode):
+        raise reader.fail(node, where, f"expected a mapping of group name -> English label, got {describe(node)}")
+    labels: list[tuple[str, str]] = []
+    for key_node, value in node.value:
+        name = reader.string(key_node, where)
+        if name not in names:
+            close = difflib.get_close_matches(name, sorted(names), n=1)
+            raise reader.fail(key_node, f"{where}.{name}", f"unknown group {name!r}",
+                              f"did you mean {close[0]!r}?" if close else "define it under 'groups'")
+        labels.append((name, reader.string(value, f"{where}.{name}")))
+    return tuple(labels)
 
 
 def _line(node: yaml.Node) -> int:

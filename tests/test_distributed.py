@@ -326,4 +326,6 @@ def test_the_minimum_delay_per_host_holds_across_workers(
     procs.start("worker-2", config, "worker", "--concurrency", "2")
     _wait("six articles", lambda: _count(url) == 6, logs=lambda: procs.log("worker-1") + procs.log("worker-2"))
     gaps = [b - a for a, b in zip(sorted(starts), sorted(starts)[1:], strict=False)]
-    assert len(starts) == 6 and min(gaps) >= 0.35, gaps
+    # turns are reserved 0.4 s apart; what the server sees varies by a connection set-up or a busy core
+    # (0.348 s seen under load); without shared turns, two workers' requests land together (gap ~0)
+    assert len(starts) == 6 and min(gaps) >= 0.3, gaps

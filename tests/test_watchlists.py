@@ -100,6 +100,94 @@ def test_default_watchlist_flags_typical_stories(title: str, text: str, language
     assert one(default_watchlists()[0], title, text, language).flagged
 
 
+# The kinds of story a domain expert files under chip export controls beyond "US curbs Nvidia to
+# China", each in every language the monitor reads (headline and lead, as feeds carry them).
+STORY_KINDS = {
+    "chips in Russian and Iranian weapons": [
+        ("Western chips found in Russian drones", "Investigators found US-made microchips inside the Shahed drones "
+         "that Russia launched at Kyiv, despite sanctions.", "en"),
+        ("Amerikanska chip hittade i ryska robotar", "Västerländska komponenter och halvledare från USA sitter i de "
+         "kryssningsrobotar som Ryssland avfyrar mot Ukraina.", "sv"),
+        ("俄罗斯导弹中发现美国芯片", "调查人员在俄军发射的导弹残骸中发现了多枚美国制造的芯片。", "zh-Hans"),
+        ("伊朗無人機使用西方晶片", "報告指出，伊朗無人機內的晶片多數來自美國和歐洲企業。", "zh-Hant"),
+    ],
+    "procurement networks and transshipment": [
+        ("Procurement network shipped chips to Russia through Hong Kong", "Front companies in Hong Kong and "
+         "Turkey bought semiconductors from distributors and re-exported them to Russian buyers.", "en"),
+        ("Bulvanföretag skickade chip till Ryssland", "Mellanhänder i Turkiet köpte halvledare och skickade dem "
+         "vidare till ryska försvarsindustrin.", "sv"),
+        ("空壳公司向俄罗斯转运芯片", "调查显示，多家空壳公司经第三国向俄罗斯转运西方芯片。", "zh-Hans"),
+    ],
+    "measures taken by China": [
+        ("Beijing tells tech firms to stop buying Nvidia chips", "China's internet regulator told ByteDance and "
+         "Alibaba to stop purchasing Nvidia's RTX Pro 6000D.", "en"),
+        ("Kina säger åt techbolag att sluta köpa Nvidias chip", "Kinesiska myndigheter har bett bolagen att sluta "
+         "köpa chip från Nvidia.", "sv"),
+        ("中国要求企业停止购买英伟达芯片", "网信办要求字节跳动等公司停止采购英伟达的RTX Pro 6000D芯片。", "zh-Hans"),
+        ("中國限制鎵和鍺出口", "中國商務部宣布對鎵、鍺相關物項實施出口管制。", "zh-Hant"),
+        ("China curbs exports of gallium and germanium", "Beijing imposed export controls on two metals used in "
+         "chipmaking.", "en"),
+    ],
+    "enforcement technology": [
+        ("US hides trackers in AI chip shipments", "US authorities secretly placed location trackers in selected "
+         "shipments of Nvidia and AMD servers to detect diversion to China.", "en"),
+        ("USA gömmer spårsändare i chipleveranser", "Amerikanska myndigheter har placerat spårsändare i "
+         "leveranser av AI-chip för att upptäcka smuggling till Kina.", "sv"),
+        ("美国在AI芯片出货中暗装追踪器", "美国当局在部分英伟达服务器的出货中放置了追踪器。", "zh-Hans"),
+    ],
+    "technology theft prosecuted": [
+        ("Engineer charged with stealing chipmaking secrets for Russia", "The Justice Department said the engineer "
+         "took trade secrets on semiconductor manufacturing to a Russian firm.", "en"),
+        ("Ingenjör åtalas för att ha stulit halvledarteknik till Ryssland", "Åklagaren menar att mannen tog "
+         "företagshemligheter om chiptillverkning med sig.", "sv"),
+        ("前工程师窃取芯片制造技术被起诉", "检方指控他把半导体制造的商业秘密带到了俄罗斯。", "zh-Hans"),
+    ],
+    "Huawei and ZTE measures": [
+        ("US revokes licences for Intel and Qualcomm to supply Huawei", "The Commerce Department pulled the "
+         "licences that let Intel and Qualcomm sell chips to Huawei.", "en"),
+        ("USA drar in licenser för chipförsäljning till Huawei", "Handelsdepartementet drog in licenser som lät "
+         "Intel sälja processorer till Huawei.", "sv"),
+        ("美国停止向华为发放出口许可证", "美国商务部吊销许可，英特尔和高通不再能向华为供应芯片。", "zh-Hans"),
+        ("台積電停止供貨華為", "美國新規生效後，台積電停止為華為海思代工晶片。", "zh-Hant"),
+    ],
+}
+
+
+@pytest.mark.parametrize(("title", "text", "language"),
+                         [case for cases in STORY_KINDS.values() for case in cases])
+def test_default_watchlist_flags_the_wider_kinds_of_story(title: str, text: str, language: str) -> None:
+    result = one(default_watchlists()[0], title, text, language)
+    assert result.flagged, result.reasons
+
+
+# What sounds like chip export controls and is not.
+NOT_CHIP_CONTROLS = [
+    ("US adds Chinese firms to Entity List over spy balloon", "The Commerce Department added six aerospace firms "
+     "that support the PLA's balloon programme to the Entity List.", "en"),
+    ("Sanctions explained: what the Entity List, the SDN list and export bans do", "An overview of the tools "
+     "Washington uses against Iran, Russia and North Korea, from the Entity List to visa bans.", "en"),
+    ("China tightens export controls on rare earths", "Rare earth magnets are used in cars, wind turbines and "
+     "chips, and Beijing's new licence rules worry carmakers.", "en"),
+    ("Man caught smuggling 200 CPUs to dodge import duties", "Customs officers at Shenzhen found processors "
+     "strapped to his body; he wanted to evade import duties.", "en"),
+    ("US adds chipmaker to investment blacklist", "The Pentagon's 1260H list of Chinese military companies now "
+     "names the chip firm, barring investors from buying its shares.", "en"),
+    ("Kina skärper exportkontrollen av sällsynta jordartsmetaller", "Magneter av sällsynta jordartsmetaller "
+     "används i bilar och chip.", "sv"),
+    ("中国加强稀土出口管制", "稀土永磁广泛用于汽车、风机和芯片，新规要求出口许可证。", "zh-Hans"),
+    ("海关查获走私CPU案", "旅客为偷逃税款，将二百枚CPU处理器绑在身上入境，被海关查获。", "zh-Hans"),
+    ("美国将中国军事企业列入投资黑名单", "清单中包括一家芯片公司，美国投资者被禁止投资。", "zh-Hans"),
+    ("Intel hits back at China's accusations it bakes in NSA backdoors", "Intel has responded to Chinese claims "
+     "that its chips include security backdoors.", "en"),
+]
+
+
+@pytest.mark.parametrize(("title", "text", "language"), NOT_CHIP_CONTROLS)
+def test_default_watchlist_leaves_what_only_sounds_like_chip_controls(title: str, text: str, language: str) -> None:
+    result = one(default_watchlists()[0], title, text, language)
+    assert not result.flagged, result.reasons
+
+
 @pytest.mark.parametrize(
     ("title", "text", "language"),
     [
@@ -341,3 +429,45 @@ def test_inline_node_errors_name_the_config_file() -> None:
     with pytest.raises(WatchlistError) as caught:
         parse_watchlist_node(item, "feeds.yaml")
     assert str(caught.value).startswith("feeds.yaml:3: threshold:")
+
+
+# -- two levels: alert and mention ---------------------------------------------------------
+
+
+def test_levels_alert_mention_and_none() -> None:
+    wl = watchlist(
+        """
+        name: t
+        threshold: 2
+        mention_threshold: 1
+        groups:
+          chip: [chip]
+          ban: [ban]
+          veto: [potato]
+        rules:
+          - all: [chip]
+          - all: [ban]
+        not: [veto]
+        """
+    )
+    assert (one(wl, "", "chip ban").level, one(wl, "", "a chip").level, one(wl, "", "nothing").level) == (
+        "alert", "mention", "none")
+    assert one(wl, "", "a chip, potato").level == "none"  # a veto leaves no mention either
+    assert "mention threshold 1" in one(wl, "", "a chip").reasons[-1]
+    half = watchlist("name: h\nthreshold: 4\ngroups: {g: [x]}\nrules: [{all: [g]}]\n")
+    assert half.mention_level == 2
+
+
+def test_mention_threshold_above_the_threshold_is_an_error_naming_the_line() -> None:
+    with pytest.raises(WatchlistError, match=r"inline.yaml:3: mention_threshold: 3 is above the threshold"):
+        watchlist("name: t\nthreshold: 2\nmention_threshold: 3\ngroups: {g: [x]}\nrules: [{all: [g]}]\n")
+
+
+def test_labels_name_groups_and_unknown_ones_are_errors() -> None:
+    wl = watchlist("name: t\nthreshold: 1\ngroups: {g: [x]}\nrules: [{all: [g]}]\nlabels: {g: export control}\n")
+    assert wl.label("g") == "export control" and wl.label("other") is None
+    with pytest.raises(WatchlistError, match="unknown group 'h'"):
+        watchlist("name: t\nthreshold: 1\ngroups: {g: [x]}\nrules: [{all: [g]}]\nlabels: {h: y}\n")
+    [default] = default_watchlists()
+    matched = {name for rule in default.rules for name in rule.all}  # what can put a term into the digest
+    assert matched <= {name for name, _ in default.group_labels}

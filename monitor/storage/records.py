@@ -48,7 +48,8 @@ def article_values(article: Article, canon: str | None) -> dict[str, Any]:
                 feed_name=article.feed_name, title=article.title, text=article.text,
                 text_source=article.text_source.value, published=article.published, fetched=article.fetched,
                 language=article.language.code, language_confidence=article.language.confidence,
-                language_method=article.language.method, flagged=article.flagged, title_en=article.title_en,
+                language_method=article.language.method, flagged=article.flagged, mentioned=article.mentioned,
+                title_en=article.title_en,
                 text_en=article.text_en, translation=article.translation.value,
                 errors=json.dumps(list(article.errors)))
 

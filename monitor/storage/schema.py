@@ -78,6 +78,8 @@ articles = sa.Table(
     sa.Column("language_confidence", sa.Float, nullable=False),
     sa.Column("language_method", sa.Text, nullable=False),
     sa.Column("flagged", sa.Boolean(create_constraint=False), nullable=False),
+    # not an alert, but a mention for some watchlist (0005)
+    sa.Column("mentioned", sa.Boolean(create_constraint=False), nullable=False, server_default=sa.false()),
     sa.Column("title_en", sa.Text),
     sa.Column("text_en", sa.Text),
     sa.Column("translation", sa.Text, nullable=False),
@@ -85,6 +87,7 @@ articles = sa.Table(
     sa.Index("articles_flagged", "flagged", "fetched"),
     sa.Index("articles_translation", "translation"),
     sa.Index("articles_flagged_id", "flagged", "id"),
+    sa.Index("articles_mentioned_id", "mentioned", "id"),
 )
 
 article_feeds = sa.Table(
@@ -101,6 +104,7 @@ matches = sa.Table(
     sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("watchlist", sa.Text, primary_key=True),
     sa.Column("flagged", sa.Boolean(create_constraint=False), nullable=False),
+    sa.Column("mentioned", sa.Boolean(create_constraint=False), nullable=False, server_default=sa.false()),  # 0005
     sa.Column("score", sa.Float, nullable=False),
     sa.Column("reasons", sa.Text, nullable=False),
 )

@@ -92,9 +92,12 @@ class Store:
         else:
             state = self._read(migrate.read_state)
             migrate.check(state, self.where, writing=False)
-        columns = self._read(lambda conn: {(t, c["name"]) for t in ("hits", "digests")
+        columns = self._read(lambda conn: {(t, c["name"]) for t in ("hits", "digests", "articles")
                                            for c in sa.inspect(conn).get_columns(t)})
         self._has_position = ("hits", "position") in columns  # not yet in an unmigrated legacy file
+        self._has_mentioned = ("articles", "mentioned") in columns  # read-only on a file before 0005
+        self._article_columns = [c for c in articles.c if self._has_mentioned or c.name != "mentioned"]
+        self._match_columns = [c for c in matches.c if self._has_mentioned or c.name != "mentioned"]
         self._has_last_id = ("digests", "last_article_id") in columns
 
     def _reconnect(self) -> None:
@@ -257,7 +260,7 @@ class Store:
             self._link(conn, article_id, article.feed_url, article.key)
             for m in article.matches:
                 conn.execute(matches.insert().values(article_id=article_id, watchlist=m.watchlist,
-                                                     flagged=m.flagged, score=m.score,
+                                                     flagged=m.flagged, mentioned=m.mentioned, score=m.score,
                                                      reasons=json.dumps(list(m.reasons))))
                 if m.hits:
                     conn.execute(hits.insert(), [dict(article_id=article_id, watchlist=h.watchlist, term=h.term,
@@ -274,7 +277,7 @@ class Store:
         since: datetime | None = None,
         limit: int | None = None,
     ) -> Iterator[StoredArticle]:
-        query = sa.select(articles).order_by(articles.c.id)
+        query = sa.select(*self._article_columns).order_by(articles.c.id)
         if flagged is not None:
             query = query.where(articles.c.flagged.is_(flagged))
         if translation:
@@ -288,7 +291,8 @@ class Store:
             yield self._stored(row)
 
     def article(self, article_id: int) -> StoredArticle:
-        row = self._read(lambda c: c.execute(sa.select(articles).where(articles.c.id == article_id)).mappings()
+        query = sa.select(*self._article_columns).where(articles.c.id == article_id)
+        row = self._read(lambda c: c.execute(query).mappings()
                          .first())
         if row is None:
             raise StorageError(f"no article with id {article_id}")
@@ -334,7 +338,7 @@ class Store:
 
         def work(conn: sa.Connection) -> StoredArticle:
             found = []
-            for m in conn.execute(sa.select(matches).where(matches.c.article_id == article_id)
+            for m in conn.execute(sa.select(*self._match_columns).where(matches.c.article_id == article_id)
                                   .order_by(matches.c.watchlist)).mappings():
                 hit_query = (sa.select(hits.c.watchlist, hits.c.term, hits.c.field, hits.c.snippet)
                              .where(hits.c.article_id == article_id, hits.c.watchlist == m["watchlist"])
@@ -342,6 +346,7 @@ class Store:
                 hit_rows = conn.execute(hit_query).mappings().all()
                 found.append(WatchlistMatch(
                     watchlist=m["watchlist"], flagged=bool(m["flagged"]), score=m["score"],
+                    mentioned=bool(m["mentioned"]) if self._has_mentioned else False,
                     hits=tuple(Hit(watchlist=h["watchlist"], term=h["term"], field=h["field"], snippet=h["snippet"])
                                for h in hit_rows),
                     reasons=tuple(json.loads(m["reasons"]))))
@@ -410,7 +415,7 @@ class Store:
         return self._write(work, retry_unique=False)
 
     def flagged_after(self, after_id: int) -> tuple[int, list[StoredArticle]]:
-        """Flagged articles with an id above ``after_id``, and the highest article id seen (the
+        """Flagged and mentioned articles with an id above ``after_id``, and the highest article id seen (the
         value to record as the next digest's ``last_article_id``). An article committed after this
         has a higher id than the one returned, so the next digest picks it up: SQLite commits one
         writer at a time, and on PostgreSQL (where ids are drawn before commit) the highest id is
@@ -421,8 +426,10 @@ class Store:
             return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(articles.c.id), 0))).scalar_one())
         upto = max(self._write(highest) if self.dialect == "postgresql" and not self._writes_refused
                    else self._read(highest), after_id)
-        query = (sa.select(articles).where(articles.c.flagged.is_(True), articles.c.id > after_id,
-                                           articles.c.id <= upto).order_by(articles.c.id))
+        wanted = (sa.or_(articles.c.flagged.is_(True), articles.c.mentioned.is_(True)) if self._has_mentioned
+                  else articles.c.flagged.is_(True))
+        query = (sa.select(*self._article_columns).where(wanted, articles.c.id > after_id, articles.c.id <= upto)
+                 .order_by(articles.c.id))
         rows = self._read(lambda c: c.execute(query).mappings().all())
         return upto, [self._stored(r) for r in rows]
 
