@@ -25,6 +25,7 @@ $(BIN)/monitor: pyproject.toml
 venv: $(BIN)/monitor
 
 run: venv
+	-$(BIN)/monitor --config feeds.yaml models install --needed  # needs network; says so plainly when offline
 	$(BIN)/monitor --config feeds.yaml fetch
 	$(BIN)/monitor --config feeds.yaml feeds list
 

@@ -16,8 +16,10 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from monitor.errors import TranslationError
 
@@ -155,6 +157,24 @@ def install_package_file(path: Path, packages_dir: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def needed_languages(languages: Iterable[str], packages_dir: Path) -> list[str]:
+    """The Argos codes among ``languages`` (ours: sv, zh-Hans, ...) that have no model into English
+    in ``packages_dir``; codes that name no language, and English itself, are skipped."""
+    have = {p.pair for p in _scan(packages_dir)} if packages_dir.is_dir() else set()
+    out: set[str] = set()
+    for language in languages:
+        try:
+            code = argos_code(language)
+        except ValueError:
+            continue
+        if code != "en" and (code, "en") not in have:
+            out.add(code)
+    return sorted(out)
+
+
+Progress = Callable[[int, int | None], None]  # bytes so far, total (None: unknown)
+
+
 def install_from_index(
     source: str,
     target: str,
@@ -162,6 +182,7 @@ def install_from_index(
     *,
     index_url: str = DEFAULT_INDEX_URL,
     timeout: float = 60.0,
+    progress: Progress | None = None,
 ) -> None:
     """Download the newest ``source`` -> ``target`` package from the Argos index and install it.
 
@@ -196,7 +217,7 @@ def install_from_index(
         with tempfile.NamedTemporaryFile(dir=packages_dir, prefix=".download-", suffix=".argosmodel") as tmp:
             try:
                 with urllib.request.urlopen(link, timeout=timeout) as response:
-                    shutil.copyfileobj(response, tmp)
+                    _copy(response, tmp, progress)
                 tmp.flush()
             except (urllib.error.URLError, OSError) as exc:
                 errors.append(f"{link}: {exc}")
@@ -207,3 +228,14 @@ def install_from_index(
     raise TranslationError(f"could not download the {src}->{tgt} package ({reasons}); {offline_hint}")
 
 
+
+
+def _copy(response: Any, out: Any, progress: Progress | None) -> None:
+    length = response.headers.get("Content-Length") if getattr(response, "headers", None) else None
+    total = int(length) if length and str(length).isdigit() else None
+    done = 0
+    while chunk := response.read(1 << 16):
+        out.write(chunk)
+        done += len(chunk)
+        if progress is not None:
+            progress(done, total)

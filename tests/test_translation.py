@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -208,6 +210,40 @@ def test_install_from_index_with_a_local_index(tmp_path: Path, argos_files: dict
     assert installed_pairs(tmp_path / "pk") == [("sv", "en", "1.0")]
     with pytest.raises(TranslationError, match="no de->en package"):
         install_from_index("de", "en", tmp_path / "pk", index_url=index.as_uri())
+
+
+def test_models_install_needed_installs_what_feeds_need_over_http(tmp_path: Path, argos_files: dict[str, Path]
+                                                                   ) -> None:
+    """`monitor models install --needed` as `make run` calls it: the Swedish feed's model is fetched
+    from a loopback index with a progress line; a second run has nothing to do; offline says so."""
+    from tests.support.httpserver import TestServer
+
+    server = TestServer().start()
+    try:
+        link = server.add("/translate-sv_en.argosmodel", argos_files["sv"].read_bytes(), "application/zip")
+        entry = {"type": "translate", "from_code": "sv", "to_code": "en", "package_version": "1.0", "links": [link]}
+        index = server.add("/index.json", json.dumps([entry]).encode(), "application/json")
+        config = tmp_path / "feeds.yaml"
+        config.write_text("feeds:\n  - {name: PS, url: 'https://example.org/feed', language: sv}\n"
+                          "  - {name: Reg, url: 'https://example.org/en', language: en}\n", encoding="utf-8")
+
+        def install(url: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "models", "install",
+                                   "--needed", "--index", url], capture_output=True, text=True, timeout=120)
+
+        first = install(index)
+        assert first.returncode == 0, first.stderr
+        assert "models needed: sv -> en" in first.stdout and "installed sv -> en" in first.stdout
+        assert re.search(r"sv -> en:\s+\d+\.\d MB 100%", first.stderr), first.stderr
+        assert installed_pairs(tmp_path / "data" / "argos-packages") == [("sv", "en", "1.0")]
+        again = install(index)
+        assert again.returncode == 0 and "every language in the feeds and the store has a model" in again.stdout
+    finally:
+        server.stop()
+    shutil.rmtree(tmp_path / "data" / "argos-packages")
+    offline = install("http://127.0.0.1:9/index.json")
+    assert offline.returncode == 1
+    assert "could not install sv -> en" in offline.stderr and "this needs network access" in offline.stderr
 
 
 # -- translating -------------------------------------------------------------------------
