@@ -21,7 +21,7 @@ from .gist import Glossary
 from .models import Hit, TranslationState, WatchlistMatch
 from .scripts import fold_table
 from .storage import FeedRow, StoredArticle
-from .translation import install_command
+from .translation import aligned_passage, install_command
 from .urls import canonical_url
 from .watchrules import Watchlist
 
@@ -78,6 +78,7 @@ class DigestItem:
     also_in: tuple[Mention, ...] = ()
     english: tuple[str | None, ...] = ()  # the English of each of ``terms`` (None: English already, or unknown)
     gist: str | None = None  # a dictionary gist of a Chinese title that has no translation
+    snippets_en: tuple[str, ...] = ()  # the snippets' sentences in the English translation, when there is one
     level: str = "alert"  # or "mention"
 
 
@@ -366,6 +367,11 @@ def _story_item(
             if name != outlet and name not in also:
                 also[name] = Mention(outlet=name, url=_safe_url(stored.article.url), title=stored.article.title)
     when = max(_when(s) for s, _ in story).astimezone(tz)
+    snippets, plain = _snippets(match.hits, a.text, compiled)
+    english_snippets: tuple[str, ...] = ()
+    if a.text_en and a.language.code != "en":
+        found = (aligned_passage(a.text, a.text_en, p, a.language.code) for p in plain)
+        english_snippets = tuple(dict.fromkeys(e for e in found if e))
     return DigestItem(
         article_id=lead.id,
         title=a.title_en.strip() if translated and a.title_en else a.title,
@@ -376,7 +382,8 @@ def _story_item(
         date=when,
         date_text=_when(lead).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
         url=_safe_url(a.url),
-        snippets=_snippets(match.hits, a.text, compiled),
+        snippets=snippets,
+        snippets_en=english_snippets,
         terms=terms,
         reasons=_rules(match.reasons),
         score=max(m.score for _, m in story),
@@ -393,7 +400,9 @@ def _surface(pattern: re.Pattern[str], text: str, folded: str) -> str | None:
     return " ".join(text[found.start():found.end()].split()) if found and found.end() > found.start() else None
 
 
-def _snippets(hits: Sequence[Hit], text: str, patterns: Sequence[re.Pattern[str]]) -> tuple[tuple[Segment, ...], ...]:
+def _snippets(hits: Sequence[Hit], text: str, patterns: Sequence[re.Pattern[str]]
+              ) -> tuple[tuple[tuple[Segment, ...], ...], tuple[str, ...]]:
+    """The snippets to show (marked), and the same as plain text."""
     candidates = list(dict.fromkeys(h.snippet for h in hits if h.field == "text" and h.snippet.strip()))
     if not candidates:  # matched in the title only: show the article's lead
         lead = " ".join(text.split())
@@ -407,7 +416,7 @@ def _snippets(hits: Sequence[Hit], text: str, patterns: Sequence[re.Pattern[str]
     for i in sorted(range(len(marked)), key=lambda i: (-distinct_terms(marked[i]), i)):
         if len(chosen) < MAX_SNIPPETS and not any(_overlap(candidates[i], candidates[j]) for j in chosen):
             chosen.append(i)
-    return tuple(marked[i] for i in sorted(chosen))
+    return tuple(marked[i] for i in sorted(chosen)), tuple(candidates[i] for i in sorted(chosen))
 
 
 def _overlap(a: str, b: str) -> bool:

@@ -109,6 +109,38 @@ def install_hint(language: str) -> str:
         return f"no Argos model exists for language {language!r}"
 
 
+def aligned_passage(text: str, text_en: str, passage: str, language: str) -> str | None:
+    """The English of ``passage`` (a snippet of ``text``, whitespace collapsed, maybe with "…"),
+    read from ``text_en``, the translation of ``text``. Translation keeps every line break and
+    joins a line's translated sentences in order, so the line holding the passage maps to the same
+    line of ``text_en``, and its sentence to the sentence at the same place when both sides split
+    into as many. None when the passage is not found or the lines do not correspond."""
+    core = " ".join(passage.strip("…").split())
+    if not core:
+        return None
+    lines, lines_en = _PARAGRAPH_BREAK.split(text)[::2], _PARAGRAPH_BREAK.split(text_en)[::2]
+    if len(lines) != len(lines_en):
+        return None
+    probe = core[len(core) // 3: len(core) // 3 + 24] or core  # from the middle: the ends may be cut
+    for line, line_en in zip(lines, lines_en, strict=True):
+        flat = " ".join(line.split())
+        if probe not in flat:
+            continue
+        sentences = split_sentences(flat, language)
+        english = split_sentences(" ".join(line_en.split()), "en")
+        picked = [i for i, sentence in enumerate(sentences) if _shares(sentence, core)]
+        if picked and len(sentences) == len(english):
+            return " ".join(english[i] for i in picked)
+        return " ".join(line_en.split()) or None
+    return None
+
+
+def _shares(sentence: str, core: str) -> bool:
+    """Whether a sentence is (part of) the passage: a run of 12 characters in common."""
+    step = 12
+    return any(sentence[i:i + step] in core for i in range(0, max(1, len(sentence) - step + 1), 4))
+
+
 # -- translation ---------------------------------------------------------------
 
 

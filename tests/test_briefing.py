@@ -126,3 +126,19 @@ def test_the_html_part_stays_under_the_budget_and_counts_what_it_leaves_out() ->
 def test_hits_of_a_mention_are_kept() -> None:
     article = _passing(1, day=1).article
     assert article.hits and all(isinstance(h, Hit) for h in article.hits)
+
+
+def test_a_translated_item_shows_its_snippets_in_english() -> None:
+    text = "Inledning om marknaden.\n\nFyra män åtalas. De smugglade chip från Nvidia till Kina via Singapore.\n\nSlut."
+    text_en = "Introduction on the market.\n\nFour men are charged. They smuggled Nvidia chips to China via " \
+              "Singapore.\n\nEnd."
+    stored = _article(1, "Smugglade chip till Kina", text, "sv", translation=TranslationState.DONE)
+    done = replace(stored.article, title_en="Smuggled chips to China", text_en=text_en)
+    digest = build_digest([StoredArticle(id=1, article=done, feeds=stored.feeds)], [], now=NOW, since=None,
+                          timezone="UTC", watchlists=default_watchlists())
+    item = digest.sections[0].items[0]
+    [english] = item.snippets_en  # the sentences of the snippet's paragraph that the snippet covers
+    assert "They smuggled Nvidia chips to China via Singapore." in english
+    assert "Introduction" not in english and "End." not in english
+    html = render_digest(digest, subject="x").html
+    assert html.index("They smuggled Nvidia chips") < html.index("smugglade")

@@ -37,6 +37,10 @@ def test_missing_model_then_install_then_translate(
 
     code, out = run(config, "models", "list")
     assert "(none installed)" in out and "monitor models install sv en" in out
+    code, out = run(config, "digest")  # the text preview: no model yet
+    assert code == 0 and out.count("No translation model is installed for") == 1, out
+    assert "  monitor models install sv en\n" in out and "  monitor models install zh en\n" in out
+    assert "Dictionary gist: evade · US · chip · export control" in out and "[en]" not in out
     for path in argos_files.values():
         code, out = run(config, "models", "install", "--file", str(path))
         assert code == 0, out
@@ -55,6 +59,13 @@ def test_missing_model_then_install_then_translate(
         assert isinstance(record["text_en"], str) and record["text_en"].strip()
         assert record["text_en"].count("\n\n") == str(record["text"]).count("\n\n")
     assert after["en"]["text_en"] is None
+    code, out = run(config, "digest")  # now each foreign item leads with its snippets in English
+    assert code == 0 and "No translation model" not in out and "Dictionary gist" not in out, out
+    english = [line for line in out.splitlines() if line.startswith("  > [en] ")]
+    assert len(english) >= 2, out
+    for line in english:  # each is read from a translated body
+        assert any(line[len("  > [en] "):][:20] in " ".join(str(r["text_en"]).split()) for r in after.values()
+                   if r["text_en"]), line
 
     # nothing left; the cache holds the sentences, so a re-translation would cost nothing
     code, out = run(config, "translate")
