@@ -17,7 +17,6 @@ from .sanitize import for_terminal
 from .translation import install_hint
 
 if TYPE_CHECKING:  # the stages are imported by the commands that run them: `monitor --help` stays quick
-    from .packages import Progress
     from .pipeline import FeedOutcome, PassSummary
     from .translating import TranslationSummary
 
@@ -128,106 +127,6 @@ def translate(ctx: Context) -> None:
         click.echo("nothing to translate")
 
 
-@main.group()
-def models() -> None:
-    """Manage the offline translation models (Argos packages)."""
-
-
-@models.command("list")
-@pass_ctx
-def models_list(ctx: Context) -> None:
-    """Show installed language pairs and configured languages that lack one."""
-    from .packages import argos_code, installed_pairs
-
-    config = ctx.config
-    pairs = installed_pairs(config.translation.packages_dir)
-    click.echo(f"packages folder: {config.translation.packages_dir}")
-    for src, dst, version in pairs:
-        click.echo(f"  {src} -> {dst}  (version {version})")
-    if not pairs:
-        click.echo("  (none installed)")
-    have = {(s, d) for s, d, _ in pairs}
-    wanted = sorted({f.language for f in config.feeds if f.language})
-    for language in wanted:
-        try:
-            code = argos_code(language)
-        except ValueError:
-            continue
-        if code != "en" and (code, "en") not in have:
-            click.echo(f"  missing for feeds in {language}: {install_hint(language)}")
-
-
-@models.command("install")
-@click.argument("source", required=False)
-@click.argument("target", required=False)
-@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Install from a downloaded .argosmodel file instead of the package index.")
-@click.option("--needed", is_flag=True,
-              help="Install into English every model the feeds' languages and the stored articles need.")
-@click.option("--index", "index_url", default=None, metavar="URL", help="The Argos package index to read.")
-@pass_ctx
-def models_install(ctx: Context, source: str | None, target: str | None, file: Path | None, needed: bool,
-                   index_url: str | None) -> None:
-    """Install a model: `models install sv en` from the Argos index (needs network),
-    `models install --file X.argosmodel`, or `models install --needed`."""
-    from .packages import DEFAULT_INDEX_URL, install_from_index, install_package_file
-
-    packages_dir = ctx.config.translation.packages_dir
-    if needed:
-        _install_needed(ctx, index_url or DEFAULT_INDEX_URL)
-        return
-    if file is not None:
-        install_package_file(file, packages_dir)
-        click.echo(f"installed {file.name} into {packages_dir}")
-        return
-    if not source or not target:
-        raise click.UsageError("give SOURCE and TARGET language codes (e.g. sv en), or --file")
-    install_from_index(source, target, packages_dir, index_url=index_url or DEFAULT_INDEX_URL,
-                       progress=_progress_bar(f"{source} -> {target}"))
-    click.echo(f"installed {source} -> {target} into {packages_dir}")
-
-
-def _install_needed(ctx: Context, index_url: str) -> None:
-    """Every model the configured feeds' languages and the stored articles waiting for one need."""
-    from .app import open_store
-    from .errors import StorageError, TranslationError
-    from .packages import install_from_index, needed_languages
-
-    config = ctx.config
-    languages = {f.language for f in config.enabled_feeds if f.language}
-    try:
-        with open_store(config, read_only=True) as store:
-            languages |= set(store.translation_queue())
-    except StorageError as exc:
-        click.echo(f"note: the stored articles were not read ({for_terminal(str(exc), 200)}); "
-                   "the feeds' languages alone decide")
-    wanted = needed_languages(languages, config.translation.packages_dir)
-    if not wanted:
-        click.echo("every language in the feeds and the store has a model (or needs none)")
-        return
-    click.echo(f"models needed: {', '.join(f'{c} -> en' for c in wanted)}")
-    failed: list[str] = []
-    for code in wanted:
-        try:
-            install_from_index(code, "en", config.translation.packages_dir, index_url=index_url,
-                               progress=_progress_bar(f"{code} -> en"))
-        except TranslationError as exc:
-            failed.append(code)
-            click.echo(f"could not install {code} -> en: {for_terminal(str(exc), 400)}", err=True)
-            continue
-        click.echo(f"installed {code} -> en into {config.translation.packages_dir}")
-    if failed:
-        raise click.exceptions.Exit(1)
-
-
-def _progress_bar(label: str) -> Progress:
-    """A download progress line on the terminal: bytes so far (and the share, when the size is known)."""
-    def show(done: int, total: int | None) -> None:
-        share = f" {done * 100 // total:3d}%" if total else ""
-        click.echo(f"\r  {label}: {done / 1e6:6.1f} MB{share}", nl=done == total, err=True)
-    return show
-
-
 def _print_summary(summary: PassSummary) -> None:
     seconds = (summary.finished - summary.started).total_seconds()
     counts: dict[str, int] = {}
@@ -243,22 +142,6 @@ def _print_summary(summary: PassSummary) -> None:
         elif o.page_failures:
             click.echo(f"  note: {for_terminal(o.feed.name)}: {o.page_failures} page(s) could not be fetched or"
                        " extracted; the feed's own text was used")
-
-
-@main.command()
-@click.option("--flagged", is_flag=True, help="Only articles flagged by a watchlist.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
-              help="Output format.")
-@pass_ctx
-def export(ctx: Context, flagged: bool, fmt: str) -> None:
-    """Write stored articles to stdout as JSON Lines or CSV."""
-    from .app import open_store
-    from .export import write_csv, write_jsonl
-
-    with open_store(ctx.config, read_only=True) as store:
-        articles = store.articles(flagged=True if flagged else None)
-        writer = write_jsonl if fmt == "jsonl" else write_csv
-        writer(articles, sys.stdout)
 
 
 @main.group()
@@ -332,48 +215,6 @@ def feeds_check(ctx: Context) -> None:
     if failed:
         click.echo(f"{failed} feed(s) failed the probe")
         sys.exit(1)
-
-
-@main.command("eval")
-@click.argument("labelled", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--floors", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSON file of minimum figures; exit 1 when one is not met.")
-@click.option("--folds", type=click.IntRange(min=2), default=None, metavar="K",
-              help="Also learn the alert threshold on K-1 folds and report held-out (k-fold) figures.")
-@pass_ctx
-def eval_command(ctx: Context, labelled: Path, floors: Path | None, folds: int | None) -> None:
-    """Measure language ID and watchlists on a labelled JSONL set, per language."""
-    import json
-
-    from .app import build_detector
-    from .evaluation import check_floors, evaluate, format_report
-
-    report = evaluate(labelled, build_detector(), ctx.config.watchlists if ctx.config_path.exists()
-                      else _default_watchlists())
-    click.echo(format_report(report))
-    if folds is not None:
-        from .crossval import cross_validate, format_cross_validation
-
-        click.echo(format_cross_validation(cross_validate(report.items, folds)))
-    if floors is not None:
-        try:
-            wanted = json.loads(floors.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"not valid JSON: {exc}", path=str(floors)) from exc
-        problems = check_floors(report, wanted)
-        for p in problems:
-            click.echo(f"BELOW FLOOR: {p}", err=True)
-        if problems:
-            sys.exit(1)
-
-
-def _default_watchlists() -> Any:
-    from .watchrules import default_watchlists
-
-    return default_watchlists()
-
-
-# -- digest and daemon ---
 
 
 @main.command("digest")
@@ -529,3 +370,49 @@ def jobs(ctx: Context, statuses: tuple[str, ...], limit: int) -> None:
         error = report.errors.get(row.id)
         click.echo(f"#{row.id} {row.status} {row.task} (queue {row.queue}, attempts {row.attempts}) "
                    f"{for_terminal(row.args, 160)}" + (f"\n    error: {for_terminal(error, 400)}" if error else ""))
+
+
+WEB_TOKEN_ENV = "MONITOR_WEB_TOKEN"
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help=f"Address to listen on; anything but loopback needs ${WEB_TOKEN_ENV}.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port to listen on.")
+@pass_ctx
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Serve the local web interface: alerts, search, articles, feeds, Atom feeds of alerts."""
+    import ipaddress
+    import os
+    from datetime import UTC, datetime
+
+    import uvicorn
+
+    from .app import open_store
+    from .web import build_app
+
+    token = os.environ.get(WEB_TOKEN_ENV) or None
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback and token is None:
+        raise click.UsageError(f"refusing to serve on {host} without a token: set {WEB_TOKEN_ENV} (clients send it "
+                               "as a Bearer token or as the basic-auth password), or serve on 127.0.0.1")
+    config = ctx.config
+    app = build_app(config, lambda: open_store(config, read_only=True), clock=lambda: datetime.now(UTC),
+                    token=token)
+    click.echo(f"serving {config.path} on http://{host}:{port}/" + (" (token required)" if token else ""))
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _register() -> None:
+    """The command groups kept in their own modules (each imports ``Context`` and ``pass_ctx`` from here)."""
+    from .cli_archive import eval_command, export, search
+    from .cli_models import models
+
+    for command in (models, export, eval_command, search):
+        main.add_command(command)
+
+
+_register()

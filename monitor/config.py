@@ -32,6 +32,7 @@ _TOP_KEYS = (
     "digest",
     "jobs",
     "workers",
+    "web",
     "feeds",
     "watchlists",
 )
@@ -72,6 +73,7 @@ class Config:
     jobs: JobSettings = field(default_factory=JobSettings)
     workers: int = 0  # processes for the CPU stages; 0: one per core
     allow_private_networks: bool = False
+    web_base_url: str | None = None  # where `monitor serve` is reached: digest items link to its article pages
 
     @property
     def enabled_feeds(self) -> tuple[FeedConfig, ...]:
@@ -134,7 +136,21 @@ def load_config(path: Path) -> Config:
         jobs=_jobs(reader, top.get("jobs")),
         workers=reader.integer(top["workers"], "workers", minimum=0) if "workers" in top else 0,
         allow_private_networks=allow_private,
+        web_base_url=_web(reader, top.get("web")),
     )
+
+
+def _web(reader: NodeReader, node: yaml.Node | None) -> str | None:
+    """``web: {base_url: https://monitor.example.org}``: the address digest links to article pages use."""
+    if node is None or reader.is_null(node):
+        return None
+    m = reader.mapping(node, "web", allowed=("base_url",))
+    if "base_url" not in m:
+        return None
+    url = reader.string(m["base_url"], "web.base_url").rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise reader.fail(m["base_url"], "web.base_url", f"expected an http(s) URL, got {url!r}")
+    return url
 
 
 # -- sections ------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..models import Article, FeedState, LanguageResult, TextSource, TranslationState, WatchlistMatch
+from .search import search_document
 
 _EPOCH = datetime.fromtimestamp(0, UTC)
 
@@ -51,7 +52,8 @@ def article_values(article: Article, canon: str | None) -> dict[str, Any]:
                 language_method=article.language.method, flagged=article.flagged, mentioned=article.mentioned,
                 title_en=article.title_en,
                 text_en=article.text_en, translation=article.translation.value,
-                errors=json.dumps(list(article.errors)))
+                errors=json.dumps(list(article.errors)),
+                search_text=search_document(article.title, article.text, article.title_en, article.text_en))
 
 
 def article_from_row(row: sa.RowMapping, found: tuple[WatchlistMatch, ...]) -> Article:

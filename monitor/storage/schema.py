@@ -84,6 +84,8 @@ articles = sa.Table(
     sa.Column("text_en", sa.Text),
     sa.Column("translation", sa.Text, nullable=False),
     sa.Column("errors", sa.Text, nullable=False, server_default="[]"),
+    # title, text and their English, folded: what search reads (0006; indexed by FTS5 / pg_trgm there)
+    sa.Column("search_text", sa.Text, nullable=False, server_default=""),
     sa.Index("articles_flagged", "flagged", "fetched"),
     sa.Index("articles_translation", "translation"),
     sa.Index("articles_flagged_id", "flagged", "id"),

@@ -27,7 +27,14 @@ from ..errors import StorageError
 from ..models import Article, FeedState, Hit, TranslationState, WatchlistMatch
 from ..urls import canonical_url
 from . import engine, migrate, sqlitefile
-from .records import DigestRecord, FeedRow, StoredArticle, article_from_row, article_values, feed_state_from_row
+from .records import (
+    DigestRecord,
+    FeedRow,
+    StoredArticle,
+    article_from_row,
+    article_values,
+    feed_state_from_row,
+)
 from .schema import (
     article_feeds,
     articles,
@@ -39,6 +46,7 @@ from .schema import (
     matches,
     translation_cache,
 )
+from .search import SearchFilters, SearchResult, filter_conditions, run_search, search_document
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -92,12 +100,14 @@ class Store:
         else:
             state = self._read(migrate.read_state)
             migrate.check(state, self.where, writing=False)
-        columns = self._read(lambda conn: {(t, c["name"]) for t in ("hits", "digests", "articles")
+        columns = self._read(lambda conn: {(t, c["name"]) for t in ("hits", "digests", "articles", "matches")
                                            for c in sa.inspect(conn).get_columns(t)})
         self._has_position = ("hits", "position") in columns  # not yet in an unmigrated legacy file
         self._has_mentioned = ("articles", "mentioned") in columns  # read-only on a file before 0005
-        self._article_columns = [c for c in articles.c if self._has_mentioned or c.name != "mentioned"]
-        self._match_columns = [c for c in matches.c if self._has_mentioned or c.name != "mentioned"]
+        # a read-only store on a file from before a migration reads the columns it has
+        self._article_columns = [c for c in articles.c if ("articles", c.name) in columns]
+        self._match_columns = [c for c in matches.c if ("matches", c.name) in columns]
+        self._searchable = ("articles", "search_text") in columns
         self._has_last_id = ("digests", "last_article_id") in columns
 
     def _reconnect(self) -> None:
@@ -276,8 +286,13 @@ class Store:
         translation: Sequence[TranslationState] | None = None,
         since: datetime | None = None,
         limit: int | None = None,
+        filters: SearchFilters | None = None,
     ) -> Iterator[StoredArticle]:
+        """Stored articles, oldest first; ``since`` compares the fetch time, ``filters`` (language,
+        feed, watchlist, level, date range; not its sort or limit) as search does."""
         query = sa.select(*self._article_columns).order_by(articles.c.id)
+        if filters is not None:
+            query = query.where(*filter_conditions(filters))
         if flagged is not None:
             query = query.where(articles.c.flagged.is_(flagged))
         if translation:
@@ -327,8 +342,21 @@ class Store:
     def set_translation(
         self, article_id: int, state: TranslationState, title_en: str | None, text_en: str | None
     ) -> None:
-        self._write(lambda c: c.execute(articles.update().where(articles.c.id == article_id)
-                                        .values(translation=state.value, title_en=title_en, text_en=text_en)))
+        def work(conn: sa.Connection) -> None:
+            title, text = conn.execute(sa.select(articles.c.title, articles.c.text)
+                                       .where(articles.c.id == article_id)).one()
+            conn.execute(articles.update().where(articles.c.id == article_id).values(
+                translation=state.value, title_en=title_en, text_en=text_en,
+                search_text=search_document(title, text, title_en, text_en)))
+        self._write(work)
+
+    def search(self, query: str, filters: SearchFilters | None = None) -> list[SearchResult]:
+        """Articles where every word of ``query`` occurs (see :mod:`.search`), best first; an empty
+        query lists by the filters alone, newest first."""
+        if not self._searchable:
+            raise StorageError(f"{self.where}: the search index is built by the next command that writes "
+                               "(monitor fetch)")
+        return self._read(lambda c: run_search(c, self.dialect, query, filters or SearchFilters()))
 
     def _stored(self, row: sa.RowMapping) -> StoredArticle:
         article_id = int(row["id"])

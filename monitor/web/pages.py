@@ -1,0 +1,102 @@
+"""What each page shows, read from the store: pure apart from the store calls it is handed."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from ..digest import LANGUAGE_NAMES, Digest, Segment, build_digest, highlight, term_pattern
+from ..gist import Glossary
+from ..storage import FeedRow, SearchFilters, SearchResult, Store, StoredArticle
+from ..watchrules import Watchlist
+
+__all__ = ["ArticlePage", "SearchPage", "article_page", "feed_health", "live_digest", "search_page"]
+
+SEARCH_LIMIT = 50
+COUNT_LIMIT = 1000  # results counted per language and feed
+
+
+def live_digest(store: Store, watchlists: Sequence[Watchlist], feed_names: dict[str, str], *, now: datetime,
+                timezone: str) -> Digest:
+    """The next digest as it stands now: alerts and mentions since the last digest that was sent."""
+    last = store.last_digest()
+    _, found = store.flagged_after(last.last_article_id if last else 0)
+    return build_digest(found, store.failing_feeds(), now=now, since=last.sent_at if last else None,
+                        timezone=timezone, feed_names=feed_names, watchlists=watchlists, glossary=Glossary(watchlists))
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    query: str
+    results: tuple[SearchResult, ...]
+    total: int  # matches counted (up to COUNT_LIMIT)
+    by_language: tuple[tuple[str, str, int], ...]  # code, name, count
+    by_feed: tuple[tuple[str, int], ...]
+
+
+def search_page(store: Store, query: str, filters: SearchFilters) -> SearchPage:
+    counted = store.search(query, replace(filters, limit=COUNT_LIMIT))
+    languages = Counter(r.language for r in counted)
+    feeds = Counter(r.feed_name for r in counted)
+    return SearchPage(query=query, results=tuple(counted[:filters.limit]), total=len(counted),
+                      by_language=tuple((c, LANGUAGE_NAMES.get(c, c), n) for c, n in languages.most_common()),
+                      by_feed=tuple(feeds.most_common(20)))
+
+
+@dataclass(frozen=True, slots=True)
+class ArticlePage:
+    stored: StoredArticle
+    language_name: str
+    paragraphs: tuple[tuple[Segment, ...], ...]  # the original, matched terms marked
+    paragraphs_en: tuple[tuple[Segment, ...], ...]  # the English translation, English terms marked
+    gist: str | None  # a dictionary gist of a Chinese title with no translation
+    terms: tuple[str, ...]
+    reasons: tuple[tuple[str, str, float, tuple[str, ...]], ...]  # watchlist, level, score, rules
+    feeds: tuple[str, ...]  # every feed that carried it, by name
+
+
+def article_page(stored: StoredArticle, watchlists: Sequence[Watchlist], feed_names: dict[str, str]) -> ArticlePage:
+    a = stored.article
+    patterns = {(w.name, ct.term.text): ct.pattern for w in watchlists for g in w.groups for ct in g.terms}
+    hit_terms = list(dict.fromkeys(h.term for m in a.matches for h in m.hits))
+    compiled = [patterns.get((m.watchlist, h.term)) or term_pattern(h.term) for m in a.matches for h in m.hits]
+    english_terms = [ct.pattern for w in watchlists for g in w.groups for ct in g.terms
+                     if ct.term.text.isascii() and ct.term.text.strip("*") in _words(hit_terms, w)]
+    translated = bool(a.title_en and a.title_en.strip() != a.title.strip())
+    return ArticlePage(
+        stored=stored,
+        language_name=LANGUAGE_NAMES.get(a.language.code, a.language.code),
+        paragraphs=tuple(highlight(p, compiled) for p in _paragraphs(a.text)),
+        paragraphs_en=tuple(highlight(p, english_terms) for p in _paragraphs(a.text_en or "")),
+        gist=None if translated or not a.language.code.startswith("zh") else Glossary(watchlists).gist(a.title),
+        terms=tuple(hit_terms),
+        reasons=tuple((m.watchlist, m.level, m.score, tuple(r for r in m.reasons if not r.startswith("score")))
+                      for m in a.matches),
+        feeds=tuple(dict.fromkeys(feed_names.get(u, u) for u in (a.feed_url, *stored.feeds))),
+    )
+
+
+def _words(terms: Sequence[str], watchlist: Watchlist) -> set[str]:
+    """The English terms of the groups the matched terms belong to (shown marked in the translation)."""
+    groups = [g for g in watchlist.groups if any(ct.term.text in terms for ct in g.terms)]
+    return {ct.term.text.strip("*") for g in groups for ct in g.terms if ct.term.text.isascii()}
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [" ".join(p.split()) for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
+
+
+def feed_health(rows: Sequence[FeedRow], names: dict[str, str], recent: dict[str, int], days: int
+                ) -> list[dict[str, object]]:
+    """Each feed's health for the feeds page; ``recent`` holds its articles of the last ``days`` days."""
+    out: list[dict[str, object]] = []
+    for row in rows:
+        s = row.state
+        out.append({"name": names.get(s.url, row.name), "url": s.url, "last_success": s.last_success,
+                    "failures": s.consecutive_failures, "last_error": s.last_error,
+                    "next_attempt": s.next_attempt, "disabled": s.disabled_reason, "articles": row.articles,
+                    "flagged": row.flagged, "per_day": round(recent.get(s.url, 0) / days, 1)})
+    return out

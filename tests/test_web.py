@@ -1,0 +1,157 @@
+"""`monitor serve` as users run it (a real process on 127.0.0.1 over a real fetched store), read by
+httpx and by a real browser (Debian's chromium, headless): alerts, search (a Chinese term finds the
+DW seed), the article page with its hits, a hostile title that stays text, feed health, the Atom
+feed, the security headers and the token rule."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import feedparser
+import httpx
+import pytest
+
+from tests.support import browser, seedsite
+from tests.support.digestsite import EVIL_TITLE, copy_fetched
+from tests.support.smtp import free_port
+
+SHOTS = Path(os.environ.get("MONITOR_SCREENSHOTS", "")) if os.environ.get("MONITOR_SCREENSHOTS") else None
+
+
+def serve(config: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "monitor", "--config", str(config), "serve", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})})
+
+
+def wait_up(url: str, proc: subprocess.Popen[str], headers: dict[str, str] | None = None) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"monitor serve exited: {proc.stdout.read() if proc.stdout else ''}")
+        try:
+            httpx.get(url, headers=headers, timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("monitor serve did not answer within 60 s")
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def site(fetched_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("web")
+    config = copy_fetched(fetched_template, folder, "digest:\n  timezone: Europe/Stockholm\n")
+    port = free_port()
+    proc = serve(config, "--port", str(port))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(base + "/", proc)
+        yield base
+    finally:
+        stop(proc)
+
+
+def article_id(base: str, title: str) -> int:
+    page = httpx.get(base + "/search", params={"q": title.split()[0], "sort": "date"}).text
+    links = re.findall(r'href="/article/(\d+)"[^>]*>([^<]*)<', page)
+    for number, text in links:
+        if html.unescape(text.strip()) == title:
+            return int(number)
+    raise AssertionError(f"{title!r} not found in {links}")
+
+
+def test_pages_answer_with_the_security_headers(site: str) -> None:
+    home = httpx.get(site + "/")
+    assert home.status_code == 200
+    csp = home.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp and "'unsafe-inline'" not in csp
+    assert home.headers["x-content-type-options"] == "nosniff"
+    assert "<script" not in home.text.lower() and "style=" not in home.text  # nothing the policy would block
+    assert "4 alerts" in home.text and seedsite.dagens_ps().title in home.text
+    assert httpx.get(site + "/style.css").headers["content-type"].startswith("text/css")
+    assert httpx.get(site + "/article/9999").status_code == 404
+    assert httpx.get(site + "/article/x").status_code == 404
+
+
+def test_search_finds_a_chinese_term_in_a_real_browser(site: str) -> None:
+    dom = browser.dom(site + "/search?q=" + quote("黑市"))
+    assert seedsite.dw_chinese().title in dom
+    assert "1 article" in dom and "Chinese (traditional) 1" in dom
+    swedish = httpx.get(site + "/search", params={"q": "smuggel", "language": "sv"}).text
+    assert seedsite.dagens_ps().title in swedish and seedsite.dw_chinese().title not in swedish
+
+
+def test_the_article_page_shows_its_hits_and_why(site: str) -> None:
+    number = article_id(site, seedsite.dw_chinese().title)
+    dom = browser.dom(f"{site}/article/{number}")
+    marks = re.findall(r"<mark>([^<]+)</mark>", dom)
+    assert ("出口管制" in marks and "黑市" in "".join(marks)) or "晶片" in "".join(marks), marks
+    assert "chip-export-controls" in dom and "alert" in dom and "export control near chip" in dom
+    assert "Dictionary gist" in dom and "black market" in dom  # no model installed: the gist stands in
+    assert 'href="http://127.0.0.1:' in dom  # the original link
+
+
+def test_a_hostile_title_stays_text_in_the_browser(site: str) -> None:
+    number = article_id(site, EVIL_TITLE)
+    dom = browser.dom(f"{site}/article/{number}")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in dom
+    assert "<script" not in dom.split("<body", 1)[1].lower()  # nothing became an element
+    assert "<title>Chip smugglers &lt;script&gt;" in dom
+
+
+def test_feed_health_and_the_atom_feed(site: str) -> None:
+    feeds = httpx.get(site + "/feeds").text
+    assert "Broken" in feeds and "404" in feeds and "Dagens PS" in feeds
+    atom = httpx.get(site + "/feeds/chip-export-controls.atom")
+    assert atom.headers["content-type"].startswith("application/atom+xml")
+    parsed = feedparser.parse(atom.content)
+    assert not parsed.bozo and len(parsed.entries) == 4
+    assert all(re.fullmatch(re.escape(site) + r"/article/\d+", e.link) for e in parsed.entries)
+    assert httpx.get(site + "/feeds/nope.atom").status_code == 404
+
+
+def test_screenshots_at_desktop_and_phone_widths(site: str, tmp_path: Path) -> None:
+    folder = SHOTS or tmp_path
+    number = article_id(site, seedsite.dw_chinese().title)
+    pages = (("alerts", "/"), ("search", "/search?q=" + quote("出口管制")), ("article", f"/article/{number}"))
+    for name, path in pages:
+        for width in (1280, 420):
+            shot = browser.screenshot(site + path, folder / f"web-{name}-{width}.png", width)
+            assert shot.stat().st_size > 10_000
+
+
+def test_serving_beyond_loopback_needs_a_token(fetched_template: Path, tmp_path: Path) -> None:
+    config = copy_fetched(fetched_template, tmp_path, "")
+    env = {k: v for k, v in os.environ.items() if k != "MONITOR_WEB_TOKEN"}
+    refused = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "serve", "--host",
+                              "0.0.0.0", "--port", str(free_port())], capture_output=True, text=True, timeout=60,
+                             env=env)
+    assert refused.returncode == 2 and "refusing to serve on 0.0.0.0 without a token" in refused.stderr
+    port = free_port()
+    proc = serve(config, "--port", str(port), env={"MONITOR_WEB_TOKEN": "s3cret-Token"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(base + "/", proc)
+        assert httpx.get(base + "/").status_code == 401
+        assert httpx.get(base + "/", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert httpx.get(base + "/", headers={"Authorization": "Bearer s3cret-Token"}).status_code == 200
+        assert httpx.get(base + "/", auth=("anyone", "s3cret-Token")).status_code == 200
+    finally:
+        stop(proc)
