@@ -150,14 +150,28 @@ def feeds() -> None:
 
 
 @feeds.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="Output format.")
 @pass_ctx
-def feeds_list(ctx: Context) -> None:
-    """Show each feed's status, last fetch, last error and article counts."""
+def feeds_list(ctx: Context, fmt: str) -> None:
+    """Show each feed's status, last fetch, last error, article counts (all, last 24 h) and pages that
+    failed, times in the digest's time zone."""
+    import json
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
     from .app import open_store
 
     config = ctx.config
+    tz = ZoneInfo(config.digest.timezone)
     with open_store(config, read_only=True) as store:
         rows = {r.state.url: r for r in store.feed_rows()}
+        recent = store.feed_activity(datetime.now(UTC) - timedelta(hours=24))
+
+    def when(value: datetime | None) -> str | None:
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if value else None
+
+    records = []
     for feed in config.feeds:
         row = rows.get(feed.url)
         if not feed.enabled:
@@ -170,17 +184,33 @@ def feeds_list(ctx: Context) -> None:
             status = f"FAILING x{row.state.consecutive_failures}"
         else:
             status = "ok"
-        click.echo(f"{for_terminal(feed.name)}  <{for_terminal(feed.url)}>")
-        click.echo(f"    status: {status}")
-        if row is not None:
-            last = row.state.last_fetched.isoformat() if row.state.last_fetched else "-"
-            click.echo(f"    last fetch: {last}   articles: {row.articles} ({row.flagged} flagged)")
-            if row.state.next_attempt and row.state.consecutive_failures:
-                click.echo(f"    next attempt: {row.state.next_attempt.isoformat()}")
-            if row.state.last_error:
-                click.echo(f"    last error: {for_terminal(row.state.last_error, 400)}")
-            if row.state.disabled_reason:
-                click.echo(f"    {for_terminal(row.state.disabled_reason, 400)}")
+        state = row.state if row is not None else None
+        day, failed = recent.get(feed.url, (0, 0))
+        records.append({
+            "name": feed.name, "url": feed.url, "status": status, "tags": list(feed.tags),
+            "last_fetch": when(state.last_fetched if state else None),
+            "last_success": when(state.last_success if state else None),
+            "next_attempt": when(state.next_attempt if state and state.consecutive_failures else None),
+            "failures": state.consecutive_failures if state else 0,
+            "last_error": state.last_error if state else None,
+            "disabled_reason": state.disabled_reason if state else None,
+            "articles": row.articles if row else 0, "flagged": row.flagged if row else 0,
+            "articles_24h": day, "page_failures_24h": failed})
+    if fmt == "json":
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+        return
+    for r in records:
+        click.echo(f"{for_terminal(str(r['name']))}  <{for_terminal(str(r['url']))}>")
+        click.echo(f"    status: {r['status']}")
+        if r["last_fetch"]:
+            click.echo(f"    last fetch: {r['last_fetch']}   articles: {r['articles']} ({r['flagged']} flagged), "
+                       f"{r['articles_24h']} in the last 24 h, {r['page_failures_24h']} with the page failed")
+        if r["next_attempt"]:
+            click.echo(f"    next attempt: {r['next_attempt']}")
+        if r["last_error"]:
+            click.echo(f"    last error: {for_terminal(str(r['last_error']), 400)}")
+        if r["disabled_reason"]:
+            click.echo(f"    {for_terminal(str(r['disabled_reason']), 400)}")
 
 
 @feeds.command("check")
@@ -409,10 +439,13 @@ def serve(ctx: Context, host: str, port: int) -> None:
 def _register() -> None:
     """The command groups kept in their own modules (each imports ``Context`` and ``pass_ctx`` from here)."""
     from .cli_archive import eval_command, export, search
+    from .cli_feeds import COMMANDS
     from .cli_models import models
 
     for command in (models, export, eval_command, search):
         main.add_command(command)
+    for command in COMMANDS:
+        feeds.add_command(command)
 
 
 _register()

@@ -224,6 +224,10 @@ def _feeds(reader: NodeReader, node: yaml.Node) -> tuple[FeedConfig, ...]:
                                   "write e.g. 15m, 2h, 1d")
             interval = parsed
         tags = reader.strings(m["tags"], f"{where}.tags") if "tags" in m else ()
+        if "tags" in m and isinstance(m["tags"], yaml.ScalarNode) and "," in tags[0]:
+            listed = ", ".join(t.strip() for t in tags[0].split(",") if t.strip())
+            raise reader.fail(m["tags"], f"{where}.tags", f"{tags[0]!r} is one tag with a comma in it",
+                              f"write a list: tags: [{listed}]")
         enabled = reader.boolean(m["enabled"], f"{where}.enabled") if "enabled" in m else True
         feeds.append(FeedConfig(name=name, url=url, language=language, interval=interval, tags=tags,
                                 enabled=enabled, line=line))

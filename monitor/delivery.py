@@ -70,7 +70,7 @@ def plan_digest(store: Store, config: Config, now: datetime) -> DigestPlan:
     failing = [r for r in store.failing_feeds() if r.state.url in enabled]
     digest = build_digest(articles, failing, now=now, since=last.sent_at if last else None,
                           timezone=config.digest.timezone, feed_names=names, watchlists=config.watchlists,
-                          glossary=Glossary(config.watchlists))
+                          glossary=Glossary(config.watchlists), page_base=config.web_base_url)
     rendered = render_digest(digest, subject=config.digest.subject, templates=config.digest.templates)
     return DigestPlan(digest=digest, rendered=rendered, after_article_id=after, last_article_id=upto,
                       covers_until=now)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -79,6 +79,7 @@ class DigestItem:
     english: tuple[str | None, ...] = ()  # the English of each of ``terms`` (None: English already, or unknown)
     gist: str | None = None  # a dictionary gist of a Chinese title that has no translation
     snippets_en: tuple[str, ...] = ()  # the snippets' sentences in the English translation, when there is one
+    page_url: str | None = None  # its page in the web interface (`web.base_url`)
     level: str = "alert"  # or "mention"
 
 
@@ -174,6 +175,7 @@ def build_digest(
     max_items: int = MAX_ITEMS_PER_WATCHLIST,
     max_mentions: int = MAX_MENTIONS_PER_WATCHLIST,
     glossary: Glossary | None = None,
+    page_base: str | None = None,
 ) -> Digest:
     """Group ``articles`` by watchlist, then story: alerts ranked by score then recency, passing
     mentions below them. With a ``glossary``, foreign items carry the English of their terms and
@@ -199,7 +201,9 @@ def build_digest(
                     levels[stored.id] = (stored.article.language.code, "mention")
 
     def ranked(entries: Sequence[tuple[StoredArticle, WatchlistMatch]], level: str) -> list[DigestItem]:
-        items = [_story_item(story, tz, names, patterns, glossary, level) for story in group_stories(entries, names)]
+        items = [replace(_story_item(story, tz, names, patterns, glossary, level),
+                         page_url=f"{page_base}/article/{story[0][0].id}" if page_base else None)
+                 for story in group_stories(entries, names)]
         items.sort(key=lambda item: (item.score, item.date, item.article_id), reverse=True)
         return items
 

@@ -142,3 +142,16 @@ def test_a_translated_item_shows_its_snippets_in_english() -> None:
     assert "Introduction" not in english and "End." not in english
     html = render_digest(digest, subject="x").html
     assert html.index("They smuggled Nvidia chips") < html.index("smugglade")
+
+
+def test_items_link_to_their_page_when_the_web_interface_has_an_address() -> None:
+    sv_title, sv_text = sv_seed()
+    stored = _article(7, sv_title, sv_text, "sv")
+    digest = build_digest([stored], [], now=NOW, since=None, timezone="UTC", watchlists=default_watchlists(),
+                          page_base="https://monitor.example.org")
+    assert digest.sections[0].items[0].page_url == "https://monitor.example.org/article/7"
+    rendered = render_digest(digest, subject="x")
+    assert 'href="https://monitor.example.org/article/7"' in rendered.html
+    assert "in monitor: https://monitor.example.org/article/7" in rendered.text
+    plain = build_digest([stored], [], now=NOW, since=None, timezone="UTC", watchlists=default_watchlists())
+    assert plain.sections[0].items[0].page_url is None

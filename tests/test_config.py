@@ -130,3 +130,24 @@ def test_a_bare_number_interval_is_minutes(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text", ["", "often", "5", "m5", "1h often"])
 def test_not_durations(text: str) -> None:
     assert parse_duration(text) is None
+
+
+def test_tags_written_as_one_string_with_commas_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds:\n  - name: PS\n    url: https://example.org/feed\n    tags: sv, business\n",
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == (f"{path}:4: feeds[0].tags: 'sv, business' is one tag with a comma in it "
+                                 "(hint: write a list: tags: [sv, business])")
+    path.write_text("feeds:\n  - {name: PS, url: 'https://example.org/feed', tags: business}\n", encoding="utf-8")
+    assert load_config(path).feeds[0].tags == ("business",)
+
+
+def test_web_base_url_must_be_http(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text("web: {base_url: 'https://monitor.example.org/'}\nfeeds: []\n", encoding="utf-8")
+    assert load_config(path).web_base_url == "https://monitor.example.org"
+    path.write_text("web:\n  base_url: monitor.example.org\nfeeds: []\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"feeds.yaml:2: web.base_url: expected an http\(s\) URL"):
+        load_config(path)

@@ -326,6 +326,8 @@ def test_the_minimum_delay_per_host_holds_across_workers(
     procs.start("worker-2", config, "worker", "--concurrency", "2")
     _wait("six articles", lambda: _count(url) == 6, logs=lambda: procs.log("worker-1") + procs.log("worker-2"))
     gaps = [b - a for a, b in zip(sorted(starts), sorted(starts)[1:], strict=False)]
-    # turns are reserved 0.4 s apart; what the server sees varies by a connection set-up or a busy core
-    # (0.348 s seen under load); without shared turns, two workers' requests land together (gap ~0)
-    assert len(starts) == 6 and min(gaps) >= 0.3, gaps
+    # turns are reserved 0.4 s apart; when a request reaches the server varies with a busy core (one
+    # arrived 0.25 s late under load, leaving a 0.15 s gap to the next); without shared turns, two
+    # workers' requests land together (gaps ~0, a span of ~1 s)
+    assert len(starts) == 6, starts
+    assert sorted(gaps)[len(gaps) // 2] >= 0.35 and max(starts) - min(starts) >= 1.8 and min(gaps) >= 0.1, gaps

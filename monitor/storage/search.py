@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..scripts import fold_table
-from .schema import articles, matches
+from .schema import article_feeds, articles, matches
 
 __all__ = ["SearchFilters", "parse_query", "passage", "search_document", "search_query"]
 
@@ -157,3 +157,13 @@ def passage(text: str, terms: Sequence[str], *, width: int = PASSAGE_CHARS) -> s
     start = max(0, min(hits) - width // 3)
     end = min(len(flat), start + width)
     return ("…" if start else "") + flat[start:end] + ("…" if end < len(flat) else "")
+
+
+def feed_activity(conn: sa.Connection, since: datetime) -> dict[str, tuple[int, int]]:
+    """Per feed (every feed that carried the article): articles fetched since ``since``, and how
+    many of them kept the feed's text because the page could not be fetched or extracted."""
+    failed = sa.func.sum(sa.case((articles.c.errors != "[]", 1), else_=0))
+    query = (sa.select(article_feeds.c.feed_url, sa.func.count(), failed)
+             .join(articles, articles.c.id == article_feeds.c.article_id)
+             .where(articles.c.fetched >= since).group_by(article_feeds.c.feed_url))
+    return {str(url): (int(n), int(f or 0)) for url, n, f in conn.execute(query).all()}

@@ -46,7 +46,7 @@ from .schema import (
     matches,
     translation_cache,
 )
-from .search import SearchFilters, SearchResult, filter_conditions, run_search, search_document
+from .search import SearchFilters, SearchResult, feed_activity, filter_conditions, run_search, search_document
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -349,6 +349,10 @@ class Store:
                 translation=state.value, title_en=title_en, text_en=text_en,
                 search_text=search_document(title, text, title_en, text_en)))
         self._write(work)
+
+    def feed_activity(self, since: datetime) -> dict[str, tuple[int, int]]:
+        """Per feed URL: (articles fetched since ``since``, of those kept with the feed's text)."""
+        return self._read(lambda c: feed_activity(c, since))
 
     def search(self, query: str, filters: SearchFilters | None = None) -> list[SearchResult]:
         """Articles where every word of ``query`` occurs (see :mod:`.search`), best first; an empty
