@@ -438,11 +438,11 @@ def serve(ctx: Context, host: str, port: int) -> None:
 
 def _register() -> None:
     """The command groups kept in their own modules (each imports ``Context`` and ``pass_ctx`` from here)."""
-    from .cli_archive import eval_command, export, search
+    from .cli_archive import eval_command, eval_stories, export, search
     from .cli_feeds import COMMANDS
     from .cli_models import models
 
-    for command in (models, export, eval_command, search):
+    for command in (models, export, eval_command, eval_stories, search):
         main.add_command(command)
     for command in COMMANDS:
         feeds.add_command(command)

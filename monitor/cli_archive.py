@@ -181,3 +181,14 @@ def search(ctx: Context, query: str, languages: tuple[str, ...], feed_names: tup
             click.echo(f"    {for_terminal(r.title_en, 120)}")
         click.echo(f"    {for_terminal(r.passage, 220)}")
     click.echo(f"{len(results)} article(s); ! alert, ~ mention")
+
+
+@click.command("eval-stories")
+@click.argument("labelled", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("stories", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def eval_stories(labelled: Path, stories: Path) -> None:
+    """Measure story clustering against hand-made clusters: pairwise precision and recall,
+    recall on pairs across languages, every wrong merge and every miss."""
+    from .storyeval import evaluate_stories, format_story_report
+
+    click.echo(format_story_report(evaluate_stories(labelled, stories)), nl=False)

@@ -1,0 +1,53 @@
+"""Benchmark: the story stage per article (evidence + joining a story), incremental over N real
+articles (the shared corpus's pages, repeated with new dates), and the dev-set figures.
+
+    .venv/bin/python bench/bench_stories.py [--articles 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_pipeline import real_pages  # noqa: E402
+from monitor.decoding import decode_html  # noqa: E402
+from monitor.errors import ExtractionError  # noqa: E402
+from monitor.extraction import extract  # noqa: E402
+from monitor.stories import StoryIndex, evidence  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--articles", type=int, default=5000)
+    args = ap.parse_args()
+    base = []
+    for page in real_pages(300):
+        try:
+            found = extract(decode_html(page, {}), None)
+        except ExtractionError:
+            continue
+        base.append((found.title or "", found.text))
+    index = StoryIndex()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    spent_evidence = spent_join = 0.0
+    for i in range(args.articles):
+        title, text = base[i % len(base)]
+        t = time.perf_counter()
+        found = evidence(f"{title} {i}", f"{i} {text}")
+        spent_evidence += time.perf_counter() - t
+        t = time.perf_counter()
+        index.add(i, start + timedelta(minutes=10 * i), found)  # ~144 articles a day
+        spent_join += time.perf_counter() - t
+    n = args.articles
+    print(f"{n} articles: evidence {spent_evidence / n * 1000:.2f} ms, joining {spent_join / n * 1000:.2f} ms "
+          f"per article ({len(index.members())} kept in the window)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""The story stage on its own: evidence that crosses languages, and the incremental index."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from monitor.stories import StoryIndex, StorySettings, evidence
+
+DAY = datetime(2025, 12, 8, tzinfo=UTC)
+EN = ("Three charged with smuggling Nvidia H100 chips to China",
+      "Prosecutor Nicholas Ganjei said Operation Gatekeeper seized H100 and H200 GPUs worth 160 million dollars.")
+ZH = ("美國起訴走私輝達晶片", "檢察官Nicholas Ganjei表示，Operation Gatekeeper查獲H100與H200晶片，價值160百萬美元。")
+SV = ("Tre åtalas för smuggling av Nvidiakort", "Åklagaren Nicholas Ganjei: Operation Gatekeeper, H100 och H200.")
+
+
+def test_evidence_reads_codes_names_numbers_and_chinese_names() -> None:
+    found = evidence(*ZH).pieces
+    assert {"code:H100", "code:H200", "name:ganjei", "name:nvidia", "num:160"} <= found  # 輝達 -> nvidia
+    assert "num:2025" not in evidence("In 2025", "").pieces  # years identify nothing
+    assert not any(p.startswith("num:1") for p in evidence("H100", "").pieces)  # a code is not a number
+
+
+def test_the_same_event_in_three_languages_is_one_story_and_a_later_one_is_not() -> None:
+    index = StoryIndex()
+    filler = [("Football results", "Arsenal won against Chelsea."), ("Weather", "Rain in Stockholm today."),
+              ("Markets", "Shares of Volvo rose.")]
+    for i, (t, x) in enumerate(filler):
+        index.add(100 + i, DAY, evidence(t, x))
+    en = index.add(1, DAY, evidence(*EN))
+    zh = index.add(2, DAY + timedelta(days=1), evidence(*ZH))
+    sv = index.add(3, DAY + timedelta(days=1), evidence(*SV))
+    assert en == zh == sv
+    later = index.add(4, DAY + timedelta(days=30), evidence(*EN))  # the same words a month later: outside
+    assert later != en
+    assert index.add(5, DAY, evidence("Football results", "Arsenal won against Chelsea.")) != en
+
+
+def test_the_same_text_twice_is_one_story_whatever_the_date() -> None:
+    index = StoryIndex(StorySettings(window=1))
+    body = "A long article body about nothing in particular. " * 10
+    first = index.add(1, DAY, evidence("One", body))
+    assert index.add(2, DAY + timedelta(days=40), evidence("Another title", body)) == first
+    assert index.add(3, None, evidence("x", "y", url="https://a.example/1")) == index.add(
+        4, None, evidence("z", "w", url="https://a.example/1"))
