@@ -18,6 +18,7 @@ from .translation import install_hint
 
 if TYPE_CHECKING:  # the stages are imported by the commands that run them: `monitor --help` stays quick
     from .pipeline import FeedOutcome, PassSummary
+    from .storyrun import StoryRun
     from .translating import TranslationSummary
 
 EXIT_CONFIG = 2
@@ -82,7 +83,7 @@ def fetch(ctx: Context) -> None:
     feeds = config.enabled_feeds
     show_bar = sys.stderr.isatty()
 
-    async def run() -> tuple[PassSummary, TranslationSummary | None]:
+    async def run() -> tuple[PassSummary, StoryRun, TranslationSummary | None]:
         async with open_app(config) as app:
             if not show_bar:
                 summary = await app.pipeline().run_pass(feeds)
@@ -91,11 +92,16 @@ def fetch(ctx: Context) -> None:
                     def done(_: FeedOutcome) -> None:
                         bar.update(1)
                     summary = await app.pipeline().run_pass(feeds, on_feed_done=done)
-            translated = app.translate() if config.translation.enabled else None
-            return summary, translated
+            from .storyrun import assign_stories
 
-    summary, translated = asyncio.run(run())
+            stories = assign_stories(app.store, app.clock())
+            translated = app.translate() if config.translation.enabled else None
+            return summary, stories, translated
+
+    summary, stories, translated = asyncio.run(run())
     _print_summary(summary)
+    if stories.assigned:
+        click.echo(f"stories: {stories.assigned} article(s) placed, {stories.joined} joining a story already told")
     if translated is not None:
         _print_translation(translated)
     if summary.nothing_fetched:
@@ -161,12 +167,14 @@ def feeds_list(ctx: Context, fmt: str) -> None:
     from zoneinfo import ZoneInfo
 
     from .app import open_store
+    from .storage.search import feed_activity
 
     config = ctx.config
     tz = ZoneInfo(config.digest.timezone)
     with open_store(config, read_only=True) as store:
         rows = {r.state.url: r for r in store.feed_rows()}
-        recent = store.feed_activity(datetime.now(UTC) - timedelta(hours=24))
+        cutoff = datetime.now(UTC) - timedelta(hours=24)
+        recent = store.run(lambda conn: feed_activity(conn, cutoff))
 
     def when(value: datetime | None) -> str | None:
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z") if value else None
@@ -324,6 +332,10 @@ def run_command(ctx: Context, config_path: Path | None) -> None:
         try:
             async with open_app(config) as app:
                 async def after_feed(outcome: FeedOutcome) -> None:
+                    if outcome.new_articles:
+                        from .storyrun import assign_stories
+
+                        assign_stories(app.store, app.clock())  # new articles join their stories at once
                     if app.config.translation.enabled and outcome.new_articles:
                         background.request()  # in the background: the feed's next poll does not wait
 

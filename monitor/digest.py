@@ -80,6 +80,7 @@ class DigestItem:
     gist: str | None = None  # a dictionary gist of a Chinese title that has no translation
     snippets_en: tuple[str, ...] = ()  # the snippets' sentences in the English translation, when there is one
     page_url: str | None = None  # its page in the web interface (`web.base_url`)
+    languages: tuple[str, ...] = ()  # the languages the story was told in, the lead article's first
     level: str = "alert"  # or "mention"
 
 
@@ -271,7 +272,8 @@ def group_stories(
     for i, (s, _) in enumerate(entries):
         keys = _title_keys(s.article.title, s.article.title_en, names.get(s.article.feed_url, s.article.feed_name))
         url = canonical_url(s.article.url) if s.article.url else None
-        for key in ([f"url:{url}"] if url else []) + [f"title:{k}" for k in keys]:
+        story = [f"story:{s.story}"] if s.story is not None else []  # the story stage's: across languages
+        for key in story + ([f"url:{url}"] if url else []) + [f"title:{k}" for k in keys]:
             if key in first:
                 join(i, first[key])
             else:
@@ -395,6 +397,7 @@ def _story_item(
         english=english,
         gist=gist,
         level=level,
+        languages=tuple(dict.fromkeys(s.article.language.code for s, _ in story)),
     )
 
 

@@ -13,18 +13,21 @@ from .storage import StoredArticle
 
 ATOM = "http://www.w3.org/2005/Atom"
 
-FIELDS = ("id", "feed", "feeds", "url", "title", "published", "fetched", "language", "language_confidence",
-          "text", "text_source", "flagged", "level", "hits", "watchlists", "title_en", "text_en", "translation",
-          "errors")
+FIELDS = ("id", "story", "story_size", "feed", "feeds", "url", "title", "published", "fetched", "language",
+          "language_confidence", "text", "text_source", "flagged", "level", "hits", "watchlists", "title_en",
+          "text_en", "translation", "errors")
 # CSV: the nested fields flattened into columns a spreadsheet reads
-CSV_FIELDS = ("id", "level", "published", "fetched", "feed", "language", "title", "title_en", "url", "terms",
-              "snippets", "watchlists", "feeds", "text", "text_en", "text_source", "translation", "errors")
+CSV_FIELDS = ("id", "story", "story_size", "level", "published", "fetched", "feed", "language", "title", "title_en",
+              "url", "terms", "snippets", "watchlists", "feeds", "text", "text_en", "text_source", "translation",
+              "errors")
 
 
 def article_record(stored: StoredArticle) -> dict[str, Any]:
     a = stored.article
     return {
         "id": stored.id,
+        "story": stored.story,
+        "story_size": stored.story_size,
         "feed": a.feed_name,
         "feeds": list(stored.feeds),
         "url": a.url,

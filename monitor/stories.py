@@ -140,10 +140,11 @@ class StoryIndex:
         return sum(self.weight(p) ** 2 for p in shared) / max(1e-9, math.sqrt(total_a * total_b))
 
     def add(self, key: int, when: datetime | None, found: Evidence, known_story: int | None = None,
-            fuzz: float = 0.0) -> int:
+            fuzz: float = 0.0, new_story: int | None = None) -> int:
         """The story of a new article (``known_story`` when the store already gave it one). An
         undated article is compared with every article kept, dated ones within the window (widened
-        by ``fuzz`` days for a date known only to the month)."""
+        by ``fuzz`` days for a date known only to the month). A story it starts gets the id
+        ``new_story`` (the store uses the article's own id), else the next free number."""
         self._docs += 1
         self._df.update(found.pieces)
         window = timedelta(days=self.settings.window)
@@ -164,6 +165,8 @@ class StoryIndex:
             needed = self.settings.threshold if when is not None else self.settings.undated_threshold
             if best is not None and best_score >= needed:
                 story = best.story
+        if story is None and new_story is not None:
+            story = new_story
         if story is None:
             story, self._next = self._next, self._next + 1
         else:

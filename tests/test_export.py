@@ -56,7 +56,7 @@ def test_csv_has_readable_columns_and_an_optional_bom(fetched_template: Path, tm
     assert ps["snippets"] and not ps["snippets"].startswith("[")  # plain text, not JSON
     assert ps["watchlists"].startswith("chip-export-controls: alert (")
     plain = export(config, "--format", "csv").stdout
-    assert not plain.startswith("\ufeff") and plain.startswith("id,level,")
+    assert not plain.startswith("\ufeff") and plain.startswith("id,story,story_size,level,")
 
 
 def test_atom_feed_of_alerts_parses_back_with_every_field(fetched_template: Path, tmp_path: Path) -> None:

@@ -29,7 +29,7 @@ def _rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
     try:
         out = {}
         for table in ("feeds", "articles", "article_feeds", "matches", "hits", "translation_cache"):
-            added = ("position", "mentioned", "search_text")  # columns migrations added since
+            added = ("position", "mentioned", "search_text", "story")  # columns migrations added since
             cols = [c[1] for c in con.execute(f"PRAGMA table_info({table})") if c[1] not in added]
             out[table] = con.execute(f"SELECT {', '.join(cols)} FROM {table} ORDER BY rowid").fetchall()
         out["digests"] = con.execute("SELECT id, sent_at, covers_until, article_count, recipients FROM digests"

@@ -42,3 +42,26 @@ def test_the_same_text_twice_is_one_story_whatever_the_date() -> None:
     assert index.add(2, DAY + timedelta(days=40), evidence("Another title", body)) == first
     assert index.add(3, None, evidence("x", "y", url="https://a.example/1")) == index.add(
         4, None, evidence("z", "w", url="https://a.example/1"))
+
+
+def test_fetch_places_articles_in_stories_and_export_carries_them(fetched_template, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The digest site through the real CLI: PS, its mirror and the syndicated copy are one story
+    (same event, the mirror under another URL), DW and the wire are stories of their own."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.support import seedsite
+    from tests.support.digestsite import copy_fetched
+
+    config = copy_fetched(fetched_template, tmp_path, "")
+    rows = [json.loads(line) for line in subprocess.run(
+        [sys.executable, "-m", "monitor", "--config", str(config), "export"], capture_output=True, text=True,
+        timeout=60, check=True).stdout.splitlines()]
+    assert rows and all(r["story"] is not None for r in rows)  # `fetch` ran the story stage
+    by_title = {r["title"]: r for r in rows}
+    ps = by_title[seedsite.dagens_ps().title]
+    mirror = next(r for r in rows if r["feed"] == "Mirror")
+    assert mirror["story"] == ps["story"] and ps["story_size"] == mirror["story_size"] >= 2
+    dw = by_title[seedsite.dw_chinese().title]
+    assert dw["story"] != ps["story"] and dw["story_size"] == 1

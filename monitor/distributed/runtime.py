@@ -21,6 +21,7 @@ from ..pipeline import Pipeline
 from ..scheduler import digest_due
 from ..settings import FeedConfig
 from ..storage import Store
+from ..storyrun import assign_stories
 from ..translating import DailyNotice, translate_pending
 from ..translation import Translator
 
@@ -82,7 +83,7 @@ class Runtime:
             return f"{feed_url}: no longer in the config (or disabled); page {entry.link} skipped"
         await self._wait_for_host_turn(entry.link)
         article, new = await self.pipeline.store_entry(entry, feed, feed_language)
-        if new and self.config.translation.enabled and article.translation.value == "pending":
+        if new:  # the batch job: stories, and the translation of what waits
             await self.defer_translate()
         state = "stored" if new else "already stored"
         flag = ", flagged" if article.flagged else ""
@@ -102,9 +103,12 @@ class Runtime:
             await asyncio.sleep(wait)
 
     async def translate(self) -> str:
+        """The batch job after pages: new articles placed in their stories, then translated."""
         self.refresh()
+        stories = assign_stories(self.store, self.clock())
+        placed = f"stories: {stories.assigned} placed; " if stories.assigned else ""
         if not self.config.translation.enabled:
-            return "translation is disabled in the config"
+            return placed + "translation is disabled in the config"
         if self._translator is None:
             self._translator = await asyncio.to_thread(self.make_translator)
         store, translator = self._translator
@@ -112,7 +116,7 @@ class Runtime:
             self._notice = DailyNotice(self.clock)
         summary = await asyncio.to_thread(translate_pending, store, translator, self.config.translation,
                                           notice=self._notice)
-        return f"translated {summary.translated}, waiting for a model {summary.unavailable}"
+        return placed + f"translated {summary.translated}, waiting for a model {summary.unavailable}"
 
     async def digest(self) -> str:
         self.refresh()

@@ -24,7 +24,7 @@ from ..config import Config, file_stamp
 from ..errors import ConfigError, MonitorError
 from ..feedstate import feed_due
 from ..scheduler import digest_due
-from ..storage import Store
+from ..storage import Store, storyrows
 from .jobs import retry_stalled
 from .tasks import defer_digest, defer_poll, defer_translate
 
@@ -89,9 +89,10 @@ class JobScheduler:
                 digest = await defer_digest(self.app)
                 self._digest_deferred = now
         t = self._translate_deferred
-        if self.config.translation.enabled and (t is None or now - t >= TRANSLATE_EVERY):
+        if t is None or now - t >= TRANSLATE_EVERY:  # the job also places new articles in their stories
             self._translate_deferred = now
-            if self.store.translation_queue():  # page jobs defer it too, at once; this catches what they missed
+            waiting = bool(self.config.translation.enabled and self.store.translation_queue())
+            if waiting or bool(self.store.run(lambda c: storyrows.unassigned(c, 1))):  # page jobs defer it too
                 await defer_translate(self.app)
         stalled = await retry_stalled(self.app, self.config.jobs.stalled_after)
         return Tick(polls=polls, digest=digest, stalled=stalled)

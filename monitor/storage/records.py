@@ -43,6 +43,8 @@ class StoredArticle:
     id: int
     article: Article
     feeds: tuple[str, ...]
+    story: int | None = None  # its story (the id of the story's first article); None before the story stage
+    story_size: int = 1  # how many stored articles the story has
 
 def article_values(article: Article, canon: str | None) -> dict[str, Any]:
     return dict(key=article.key, canonical_url=canon, url=article.url, feed_url=article.feed_url,

@@ -86,10 +86,12 @@ articles = sa.Table(
     sa.Column("errors", sa.Text, nullable=False, server_default="[]"),
     # title, text and their English, folded: what search reads (0006; indexed by FTS5 / pg_trgm there)
     sa.Column("search_text", sa.Text, nullable=False, server_default=""),
+    sa.Column("story", sa.Integer),  # the id of its story's first article; NULL until the story stage ran (0007)
     sa.Index("articles_flagged", "flagged", "fetched"),
     sa.Index("articles_translation", "translation"),
     sa.Index("articles_flagged_id", "flagged", "id"),
     sa.Index("articles_mentioned_id", "mentioned", "id"),
+    sa.Index("articles_story", "story"),
 )
 
 article_feeds = sa.Table(

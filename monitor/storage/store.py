@@ -1,5 +1,4 @@
-"""The store: every query monitor makes, one set for SQLite and PostgreSQL (SQLAlchemy Core over
-``schema.py``).
+"""The store: every query monitor makes, one set for SQLite and PostgreSQL (SQLAlchemy Core).
 
 One transaction per article, so a crash loses at most the article in flight and never stores one
 twice (articles are unique by key and by canonical URL; two workers racing to store the same
@@ -26,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..errors import StorageError
 from ..models import Article, FeedState, Hit, TranslationState, WatchlistMatch
 from ..urls import canonical_url
-from . import engine, migrate, sqlitefile
+from . import engine, migrate, sqlitefile, storyrows
 from .records import (
     DigestRecord,
     FeedRow,
@@ -46,7 +45,7 @@ from .schema import (
     matches,
     translation_cache,
 )
-from .search import SearchFilters, SearchResult, feed_activity, filter_conditions, run_search, search_document
+from .search import SearchFilters, SearchResult, filter_conditions, run_search, search_document
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -183,6 +182,10 @@ class Store:
 
     def _read(self, work: Callable[[sa.Connection], T]) -> T:
         return self._run(work, write=False, retry_unique=False)
+
+    def run(self, work: Callable[[sa.Connection], T], *, write: bool = False) -> T:
+        """Run a companion module's query (:mod:`.storyrows`, ``search.feed_activity``), retried."""
+        return self._write(work) if write else self._read(work)
 
     @contextmanager
     def transaction(self) -> Iterator[sa.Connection]:
@@ -350,10 +353,6 @@ class Store:
                 search_text=search_document(title, text, title_en, text_en)))
         self._write(work)
 
-    def feed_activity(self, since: datetime) -> dict[str, tuple[int, int]]:
-        """Per feed URL: (articles fetched since ``since``, of those kept with the feed's text)."""
-        return self._read(lambda c: feed_activity(c, since))
-
     def search(self, query: str, filters: SearchFilters | None = None) -> list[SearchResult]:
         """Articles where every word of ``query`` occurs (see :mod:`.search`), best first; an empty
         query lists by the filters alone, newest first."""
@@ -385,7 +384,9 @@ class Store:
             carried = tuple(conn.execute(sa.select(article_feeds.c.feed_url)
                                          .where(article_feeds.c.article_id == article_id)
                                          .order_by(feed_order, article_feeds.c.feed_url)).scalars())
-            return StoredArticle(id=article_id, article=article_from_row(row, tuple(found)), feeds=carried)
+            story = row.get("story")
+            return StoredArticle(id=article_id, article=article_from_row(row, tuple(found)), feeds=carried,
+                                 story=story, story_size=storyrows.size(conn, story) if story is not None else 1)
         return self._read(work)
 
     # -- translation cache (implements translation.TranslationCache) -----------
