@@ -331,11 +331,13 @@ def run_command(ctx: Context, config_path: Path | None) -> None:
         background = build_background_translator(config, system_clock)
         try:
             async with open_app(config) as app:
+                from .storyrun import StoryStage
+
+                stories = StoryStage()  # its index lives with the daemon: each run reads only what is new
+
                 async def after_feed(outcome: FeedOutcome) -> None:
                     if outcome.new_articles:
-                        from .storyrun import assign_stories
-
-                        assign_stories(app.store, app.clock())  # new articles join their stories at once
+                        stories.run(app.store, app.clock())  # new articles join their stories at once
                     if app.config.translation.enabled and outcome.new_articles:
                         background.request()  # in the background: the feed's next poll does not wait
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,11 @@ COMMON_FEED_PATHS = ("/feed", "/feed/", "/rss", "/rss.xml", "/feed.xml", "/atom.
 
 
 def _rewrite(path: Path, text: str) -> None:
-    """Write ``text`` over the config at ``path`` only if it loads; atomically."""
+    """Write ``text`` over the config at ``path`` only if it loads; atomically, keeping the file's
+    mode (and, for a symlink, writing the file it points to)."""
     from .config import load_config
 
+    path = path.resolve()
     handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -33,6 +36,7 @@ def _rewrite(path: Path, text: str) -> None:
         except ConfigError as exc:
             raise ConfigError(f"the edit was not saved: {exc.message}", path=str(path), line=exc.line,
                               field=exc.field, hint=exc.hint) from None
+        shutil.copymode(path, temp)
         os.replace(temp, path)
     finally:
         if os.path.exists(temp):

@@ -75,9 +75,16 @@ def write_csv(articles: Iterable[StoredArticle], out: TextIO, *, bom: bool = Fal
         record["watchlists"] = "; ".join(f"{w['name']}: {w['level']} ({w['score']:g})" for w in record["watchlists"])
         record["feeds"] = " ".join(record["feeds"])
         record["errors"] = "; ".join(record["errors"])
-        writer.writerow(record)
+        writer.writerow({k: _cell(v) for k, v in record.items()})
         n += 1
     return n
+
+
+def _cell(value: Any) -> Any:
+    """Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) is quoted."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def write_atom(articles: Iterable[StoredArticle], out: TextIO, *, title: str, feed_id: str, now: datetime,

@@ -12,10 +12,10 @@ from functools import partial
 from .storage import Store, storyrows
 from .stories import StoryIndex, StorySettings, evidence
 
-__all__ = ["StoryRun", "assign_stories"]
+__all__ = ["StoryRun", "StoryStage", "assign_stories"]
 
 BATCH = 500
-SEED_DAYS = 21  # the window, widened for month-only dates and late arrivals
+SEED_DAYS = 21  # the window, widened for late arrivals
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,25 +24,36 @@ class StoryRun:
     joined: int  # of those, how many joined a story that had other articles
 
 
-def assign_stories(store: Store, now: datetime, settings: StorySettings | None = None) -> StoryRun:
-    """Give every article without a story its story; returns how many were assigned."""
-    pending = store.run(lambda c: storyrows.unassigned(c, BATCH))
-    if not pending:
-        return StoryRun(0, 0)
-    oldest = min(row.when for row in pending)
-    since = min(oldest, now) - timedelta(days=SEED_DAYS)
-    index = StoryIndex(settings or StorySettings())
-    for row in store.run(lambda c: storyrows.seeds(c, since)):
-        index.add(row.id, row.when, evidence(row.title, row.text, row.url), known_story=row.story)
-    assigned = joined = 0
-    while pending:
-        stories: dict[int, int] = {}
-        for row in sorted(pending, key=lambda r: (r.when, r.id)):
-            story = index.add(row.id, row.when, evidence(row.title, row.text, row.url), known_story=None,
+class StoryStage:
+    """The story stage of one process: its index lives as long as the process, so each run reads
+    only what is new (articles given a story since, by this process or another; then those
+    without one). Not shared between threads."""
+
+    def __init__(self, settings: StorySettings | None = None) -> None:
+        self.index = StoryIndex(settings or StorySettings())
+        self._seen = 0  # the highest article id the index holds
+
+    def run(self, store: Store, now: datetime) -> StoryRun:
+        """Give every article without a story its story."""
+        since = now - timedelta(days=SEED_DAYS)
+        for row in store.run(lambda c: storyrows.seeds(c, since, self._seen)):
+            self._hold(row, row.story)
+        assigned = joined = 0
+        while pending := store.run(lambda c: storyrows.unassigned(c, BATCH)):
+            stories: dict[int, int] = {}
+            for row in sorted(pending, key=lambda r: (r.when, r.id)):
+                stories[row.id] = self._hold(row, None)
+                joined += stories[row.id] != row.id
+            store.run(partial(storyrows.assign, stories=stories), write=True)
+            assigned += len(stories)
+        return StoryRun(assigned, joined)
+
+    def _hold(self, row: storyrows.StoryRow, story: int | None) -> int:
+        self._seen = max(self._seen, row.id)
+        return self.index.add(row.id, row.when, evidence(row.title, row.text, row.url), known_story=story,
                               new_story=row.id)
-            stories[row.id] = story
-            joined += story != row.id
-        store.run(partial(storyrows.assign, stories=stories), write=True)
-        assigned += len(stories)
-        pending = store.run(lambda c: storyrows.unassigned(c, BATCH))
-    return StoryRun(assigned, joined)
+
+
+def assign_stories(store: Store, now: datetime, settings: StorySettings | None = None) -> StoryRun:
+    """One run of a fresh :class:`StoryStage` (a command that runs once)."""
+    return StoryStage(settings).run(store, now)

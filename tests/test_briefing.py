@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from monitor.digest import build_digest
 from monitor.gist import Glossary
-from monitor.models import Article, Hit, LanguageResult, TextSource, TranslationState
+from monitor.models import Article, LanguageResult, TextSource, TranslationState
 from monitor.rendering import render_digest
 from monitor.storage import StoredArticle
 from monitor.translation import install_command
@@ -125,7 +125,8 @@ def test_the_html_part_stays_under_the_budget_and_counts_what_it_leaves_out() ->
 
 def test_hits_of_a_mention_are_kept() -> None:
     article = _passing(1, day=1).article
-    assert article.hits and all(isinstance(h, Hit) for h in article.hits)
+    assert article.mentioned and {h.term for h in article.hits} == {"restriction*", "chip*"}
+    assert all(h.field == "text" and "restrictions" in h.snippet for h in article.hits)
 
 
 def test_a_translated_item_shows_its_snippets_in_english() -> None:

@@ -77,3 +77,20 @@ def test_atom_feed_of_alerts_parses_back_with_every_field(fetched_template: Path
         assert "chip-export-controls:alert" in {t.term for t in entry.tags}
         assert any(t.term.startswith("language:") for t in entry.tags)
         assert entry.summary.startswith("Matched: ")
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_quoted() -> None:
+    from datetime import UTC, datetime
+
+    from monitor.export import write_csv
+    from monitor.models import Article, LanguageResult, TextSource
+    from monitor.storage import StoredArticle
+
+    hostile = Article(key="k", feed_url="https://f.example/feed", feed_name="@feed", url=None,
+                      title='=HYPERLINK("http://evil.example","x")', text="+1 chip", text_source=TextSource.PAGE,
+                      published=None, fetched=datetime(2026, 1, 1, tzinfo=UTC),
+                      language=LanguageResult("en", 1.0, "t"))
+    out = io.StringIO()
+    write_csv([StoredArticle(id=1, article=hostile, feeds=())], out)
+    [row] = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert row["title"] == "'" + hostile.title and row["text"] == "'+1 chip" and row["feed"] == "'@feed"

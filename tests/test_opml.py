@@ -110,8 +110,11 @@ def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_feeds_commands_as_users_run_them(tmp_path: Path) -> None:
+    real = tmp_path / "real.yaml"
+    real.write_text(CONFIG, encoding="utf-8")
+    real.chmod(0o644)
     config = tmp_path / "feeds.yaml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config.symlink_to(real)  # a linked config: the file it points to is edited, the link stays
     imported = cli(config, "import", str(OPML / "freshrss-export.opml"))
     assert imported.returncode == 0, imported.stderr
     assert "imported 1 feed(s)" in imported.stdout and "(2 already there)" in imported.stdout  # same URLs
@@ -121,6 +124,7 @@ def test_feeds_commands_as_users_run_them(tmp_path: Path) -> None:
     assert [f.name for f in loaded.feeds] == ["Dagens PS", "DW", "The Register", "Feed 1", "Feed 2", "Feed 3"]
     assert loaded.feeds[2].tags == ("Uncategorized",) and loaded.feeds[3].tags == ("My Category 1",)
     assert config.read_text(encoding="utf-8").startswith("# My monitoring setup: keep this comment\n")
+    assert config.is_symlink() and (real.stat().st_mode & 0o777) == 0o644
     exported = cli(config, "export")
     assert exported.returncode == 0 and len(parse_opml(exported.stdout.encode(), "out")) == 6
     gone = cli(config, "remove", "The Register")

@@ -143,3 +143,18 @@ def test_monitor_search_from_the_command_line(tmp_path: Path) -> None:
     missing = search("chip", "--tag", "nope")
     assert missing.returncode == 2 and "no feed has the tag 'nope'" in missing.stderr
     assert search("zzzqqq").stdout.strip() == "no article matches"
+
+
+def test_the_level_of_a_watchlist_filter_is_that_watchlists_own(database: str) -> None:
+    """An alert for B that is only a mention for A is not among A's alerts (its Atom feed, export)."""
+    base = article("two", "Nvidia H20 export controls", "Text.", "en")
+    both = Article(**{**{f: getattr(base, f) for f in Article.__dataclass_fields__},
+                      "matches": (WatchlistMatch("A", False, 1.0, (), (), True),
+                                  WatchlistMatch("B", True, 5.0, (), (), False))})
+    with Store(database) as store:
+        store.save_article(both)
+        assert store.search("", SearchFilters(watchlist="A", levels=("alert",))) == []
+        assert [r.title for r in store.search("", SearchFilters(watchlist="A", levels=("mention",)))] == [base.title]
+        assert len(store.search("", SearchFilters(watchlist="B", levels=("alert",)))) == 1
+        assert len(store.search("", SearchFilters(watchlist="A"))) == 1  # alert or mention
+        assert [s.id for s in store.articles(filters=SearchFilters(watchlist="A", levels=("alert",)))] == []

@@ -65,3 +65,29 @@ def test_fetch_places_articles_in_stories_and_export_carries_them(fetched_templa
     assert mirror["story"] == ps["story"] and ps["story_size"] == mirror["story_size"] >= 2
     dw = by_title[seedsite.dw_chinese().title]
     assert dw["story"] != ps["story"] and dw["story_size"] == 1
+
+
+def test_the_stage_reads_only_what_is_new_and_never_reassigns(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Over a real SQLite store: a run places what has no story; a later run, with its index kept,
+    puts a copy of an earlier article into that article's story and leaves the others as they were."""
+    from monitor.models import Article, LanguageResult, TextSource
+    from monitor.storage import Store
+    from monitor.storyrun import StoryStage
+
+    def article(key: str, title: str, text: str, day: int) -> Article:
+        return Article(key=key, feed_url="https://f.example/feed", feed_name="f", url=f"https://f.example/{key}",
+                       title=title, text=text, text_source=TextSource.PAGE, published=DAY + timedelta(days=day),
+                       fetched=DAY + timedelta(days=day), language=LanguageResult("en", 1.0, "t"))
+
+    with Store(tmp_path / "m.sqlite3") as store:
+        first = store.save_article(article("a", *EN, 0))
+        other = store.save_article(article("b", "Football results", "Arsenal won against Chelsea. " * 10, 0))
+        stage = StoryStage()
+        assert stage.run(store, DAY).assigned == 2
+        copy = store.save_article(article("c", "Copy: " + EN[0], EN[1], 1))
+        zh = store.save_article(article("d", *ZH, 1))
+        run = stage.run(store, DAY + timedelta(days=1))
+        assert (run.assigned, run.joined) == (2, 2)
+        assert store.article(copy).story == store.article(zh).story == first  # type: ignore[arg-type]
+        assert store.article(other).story == other and store.article(first).story_size == 3  # type: ignore[arg-type]
+        assert stage.run(store, DAY + timedelta(days=2)).assigned == 0

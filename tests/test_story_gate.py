@@ -28,7 +28,7 @@ def test_pair_figures_meet_the_floors() -> None:
         figures = report.figure(name)
         for metric, floor in wanted.items():
             value = getattr(figures, metric)
-            if value is not None and value < floor:
+            if value is None or value < floor:
                 problems.append(f"{name}: {metric} {value:.3f} < {floor}")
     assert not problems, problems
 

@@ -21,7 +21,7 @@ from ..pipeline import Pipeline
 from ..scheduler import digest_due
 from ..settings import FeedConfig
 from ..storage import Store
-from ..storyrun import assign_stories
+from ..storyrun import StoryStage
 from ..translating import DailyNotice, translate_pending
 from ..translation import Translator
 
@@ -43,6 +43,7 @@ class Runtime:
     _stamp: tuple[int, int] | None = field(default=None, init=False)
     _translator: tuple[Store, Translator] | None = field(default=None, init=False)
     _notice: DailyNotice | None = field(default=None, init=False)
+    _stories: StoryStage = field(default_factory=StoryStage, init=False)  # its index lives with the worker
 
     def refresh(self) -> None:
         """Read the config file again when it changed since this worker read it (the schedulers do
@@ -105,7 +106,7 @@ class Runtime:
     async def translate(self) -> str:
         """The batch job after pages: new articles placed in their stories, then translated."""
         self.refresh()
-        stories = assign_stories(self.store, self.clock())
+        stories = self._stories.run(self.store, self.clock())
         placed = f"stories: {stories.assigned} placed; " if stories.assigned else ""
         if not self.config.translation.enabled:
             return placed + "translation is disabled in the config"

@@ -52,7 +52,7 @@ def parse_query(query: str) -> tuple[str, ...]:
 class SearchFilters:
     languages: tuple[str, ...] = ()
     feed_urls: tuple[str, ...] = ()  # the feeds (a --feed name or a --tag resolved by the caller)
-    watchlist: str | None = None
+    watchlist: str | None = None  # only articles it alerts on or mentions (``levels``: at its own level)
     levels: tuple[str, ...] = ()  # "alert", "mention", "none"
     since: datetime | None = None  # published (else fetched) at or after
     until: datetime | None = None  # ... before
@@ -131,11 +131,13 @@ def filter_conditions(filters: SearchFilters) -> list[sa.ColumnElement[bool]]:
         conditions.append(articles.c.language.in_(list(filters.languages)))
     if filters.feed_urls:
         conditions.append(articles.c.feed_url.in_(list(filters.feed_urls)))
-    if filters.watchlist is not None:
+    if filters.watchlist is not None:  # its level is that watchlist's own, not the article's best
+        levels = [lv for lv in filters.levels if lv != "none"] or ["alert", "mention"]
+        own = sa.case((matches.c.flagged.is_(True), "alert"), (matches.c.mentioned.is_(True), "mention"),
+                      else_="none")
         conditions.append(sa.exists().where(matches.c.article_id == articles.c.id,
-                                            matches.c.watchlist == filters.watchlist,
-                                            sa.or_(matches.c.flagged.is_(True), matches.c.mentioned.is_(True))))
-    if filters.levels:
+                                            matches.c.watchlist == filters.watchlist, own.in_(levels)))
+    elif filters.levels:
         level = sa.case((articles.c.flagged.is_(True), "alert"), (articles.c.mentioned.is_(True), "mention"),
                         else_="none")
         conditions.append(level.in_(list(filters.levels)))

@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from .schema import articles
+from .search import article_date
 
 __all__ = ["StoryRow", "assign", "seeds", "unassigned"]
 
@@ -24,10 +25,14 @@ class StoryRow:
     story: int | None
 
 
+LEAD_CHARS = 2000  # what the story stage reads of a text (it uses the lead only)
+
+
 def _rows(conn: sa.Connection, query: sa.Select[tuple[object, ...]]) -> list[StoryRow]:
     c = articles.c
     out = []
-    for r in conn.execute(query.with_only_columns(c.id, c.title, c.text, c.url, c.published, c.fetched,
+    lead = sa.func.substr(c.text, 1, LEAD_CHARS).label("text")
+    for r in conn.execute(query.with_only_columns(c.id, c.title, lead, c.url, c.published, c.fetched,
                                                   c.story)).mappings():
         out.append(StoryRow(int(r["id"]), r["title"], r["text"], r["url"], r["published"] or r["fetched"],
                             r["story"]))
@@ -40,11 +45,12 @@ def unassigned(conn: sa.Connection, limit: int) -> list[StoryRow]:
                  .limit(limit))
 
 
-def seeds(conn: sa.Connection, since: datetime) -> list[StoryRow]:
-    """Articles with a story that appeared (published, else fetched) since ``since``, by date."""
-    when = sa.func.coalesce(articles.c.published, articles.c.fetched)
-    return _rows(conn, sa.select(articles.c.id).where(articles.c.story.is_not(None), when >= since)
-                 .order_by(when, articles.c.id))
+def seeds(conn: sa.Connection, since: datetime, after_id: int = 0) -> list[StoryRow]:
+    """Articles with a story, id above ``after_id``, that appeared (published, else fetched) since
+    ``since``; by date."""
+    when = article_date()
+    return _rows(conn, sa.select(articles.c.id).where(articles.c.story.is_not(None), when >= since,
+                                                      articles.c.id > after_id).order_by(when, articles.c.id))
 
 
 def assign(conn: sa.Connection, stories: Mapping[int, int]) -> None:

@@ -16,15 +16,18 @@ import jinja2
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..config import Config
+from ..delivery import plan_digest
 from ..errors import StorageError
 from ..export import write_atom
 from ..storage import SearchFilters, Store
-from .pages import article_page, feed_health, live_digest, search_page
+from ..storage.search import feed_activity
+from .pages import article_page, feed_health, search_page
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
        "frame-ancestors 'none'")
@@ -72,7 +75,6 @@ def build_app(config: Config, open_store: Callable[[], Store], *, clock: Callabl
                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     names = {f.url: f.name for f in config.feeds}
-    tz = config.digest.timezone
     base = config.web_base_url
 
     @contextmanager
@@ -87,7 +89,7 @@ def build_app(config: Config, open_store: Callable[[], Store], *, clock: Callabl
 
     def home(request: Request) -> Response:
         with store() as s:
-            digest = live_digest(s, config.watchlists, names, now=clock(), timezone=tz)
+            digest = plan_digest(s, config, clock()).digest  # the next digest, as it stands now
         return page("home.html.j2", request, title="monitor: alerts", digest=digest)
 
     def search(request: Request) -> Response:
@@ -97,8 +99,11 @@ def build_app(config: Config, open_store: Callable[[], Store], *, clock: Callabl
                                 watchlist=q.get("watchlist") or None,
                                 levels=tuple(v for v in q.getlist("level") if v in LEVELS),
                                 sort="date" if q.get("sort") == "date" else "relevance")
-        with store() as s:
-            found = search_page(s, q.get("q", ""), filters)
+        try:
+            with store() as s:
+                found = search_page(s, q.get("q", ""), filters)
+        except StorageError as exc:  # e.g. a database from before the search index, opened read-only
+            return PlainTextResponse(f"search is not available: {exc}", status_code=503)
         return page("search.html.j2", request, title=f"monitor: search {found.query}", found=found,
                     filters=filters, feeds=config.feeds, watchlists=config.watchlists)
 
@@ -107,18 +112,17 @@ def build_app(config: Config, open_store: Callable[[], Store], *, clock: Callabl
             article_id = int(request.path_params["article_id"])
             with store() as s:
                 stored = s.article(article_id)
-        except (ValueError, StorageError):
+        except (ValueError, OverflowError, StorageError):
             return page("missing.html.j2", request, status=404, title="monitor: not found")
         view = article_page(stored, config.watchlists, names)
         return page("article.html.j2", request, title=stored.article.title, view=view)
 
     def feeds(request: Request) -> Response:
         now = clock()
+        since = now - timedelta(days=RECENT_DAYS)
         with store() as s:
             rows = s.feed_rows()
-            recent = {r.state.url: len(s.search("", SearchFilters(feed_urls=(r.state.url,), limit=100_000,
-                                                                  since=now - timedelta(days=RECENT_DAYS))))
-                      for r in rows}
+            recent = {url: n for url, (n, _) in s.run(lambda conn: feed_activity(conn, since)).items()}
         return page("feeds.html.j2", request, title="monitor: feeds", feeds=feed_health(rows, names, recent,
                                                                                         RECENT_DAYS))
 
@@ -138,6 +142,10 @@ def build_app(config: Config, open_store: Callable[[], Store], *, clock: Callabl
     def style(request: Request) -> Response:
         return Response(env.loader.get_source(env, "style.css")[0] if env.loader else "", media_type="text/css")
 
+    # without a token the server is for this machine only: refuse other Host names (DNS rebinding)
+    middleware = [Middleware(_Security, token=token)]
+    if token is None:
+        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "[::1]"]))
     routes = [Route("/", home), Route("/search", search), Route("/article/{article_id}", article),
               Route("/feeds", feeds), Route("/feeds/{watchlist}.atom", atom), Route("/style.css", style)]
-    return Starlette(routes=routes, middleware=[Middleware(_Security, token=token)])
+    return Starlette(routes=routes, middleware=middleware)

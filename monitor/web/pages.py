@@ -6,26 +6,16 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 
-from ..digest import LANGUAGE_NAMES, Digest, Segment, build_digest, highlight, term_pattern
+from ..digest import LANGUAGE_NAMES, Segment, highlight, term_pattern
 from ..gist import Glossary
 from ..storage import FeedRow, SearchFilters, SearchResult, Store, StoredArticle
 from ..watchrules import Watchlist
 
-__all__ = ["ArticlePage", "SearchPage", "article_page", "feed_health", "live_digest", "search_page"]
+__all__ = ["ArticlePage", "SearchPage", "article_page", "feed_health", "search_page"]
 
 SEARCH_LIMIT = 50
 COUNT_LIMIT = 1000  # results counted per language and feed
-
-
-def live_digest(store: Store, watchlists: Sequence[Watchlist], feed_names: dict[str, str], *, now: datetime,
-                timezone: str) -> Digest:
-    """The next digest as it stands now: alerts and mentions since the last digest that was sent."""
-    last = store.last_digest()
-    _, found = store.flagged_after(last.last_article_id if last else 0)
-    return build_digest(found, store.failing_feeds(), now=now, since=last.sent_at if last else None,
-                        timezone=timezone, feed_names=feed_names, watchlists=watchlists, glossary=Glossary(watchlists))
 
 
 @dataclass(frozen=True, slots=True)
