@@ -22,7 +22,7 @@ def models() -> None:
 @pass_ctx
 def models_list(ctx: Context) -> None:
     """Show installed language pairs and configured languages that lack one."""
-    from .packages import argos_code, installed_pairs
+    from .packages import installed_pairs, needed_languages
 
     config = ctx.config
     pairs = installed_pairs(config.translation.packages_dir)
@@ -31,15 +31,8 @@ def models_list(ctx: Context) -> None:
         click.echo(f"  {src} -> {dst}  (version {version})")
     if not pairs:
         click.echo("  (none installed)")
-    have = {(s, d) for s, d, _ in pairs}
-    wanted = sorted({f.language for f in config.feeds if f.language})
-    for language in wanted:
-        try:
-            code = argos_code(language)
-        except ValueError:
-            continue
-        if code != "en" and (code, "en") not in have:
-            click.echo(f"  missing for feeds in {language}: {install_hint(language)}")
+    for code in needed_languages({f.language for f in config.feeds if f.language}, config.translation.packages_dir):
+        click.echo(f"  missing for feeds in {code}: {install_hint(code)}")
 
 
 @models.command("install")

@@ -185,7 +185,7 @@ def build_digest(
     names = dict(feed_names or {})
     order = {w.name: i for i, w in enumerate(watchlists)}
     descriptions = {w.name: w.description for w in watchlists}
-    patterns = _term_patterns(watchlists)
+    patterns = term_patterns(watchlists)
 
     alerts: dict[str, list[tuple[StoredArticle, WatchlistMatch]]] = {}
     mentions: dict[str, list[tuple[StoredArticle, WatchlistMatch]]] = {}
@@ -491,5 +491,5 @@ def _fold(text: str) -> str:
     return text.translate(fold_table())
 
 
-def _term_patterns(watchlists: Sequence[Watchlist]) -> dict[tuple[str, str], re.Pattern[str]]:
+def term_patterns(watchlists: Sequence[Watchlist]) -> dict[tuple[str, str], re.Pattern[str]]:
     return {(w.name, ct.term.text): ct.pattern for w in watchlists for g in w.groups for ct in g.terms}

@@ -11,7 +11,7 @@ anything but en, sv, zh-Hans, zh-Hant).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,7 @@ __all__ = [
     "evaluate",
     "figures_of",
     "format_report",
+    "read_jsonl",
 ]
 
 LANGUAGES = ("en", "sv", "zh-Hans", "zh-Hant", "other")
@@ -129,7 +130,10 @@ class EvalReport:
         return tuple(i for i in self.items if not i.lang_ok)
 
 
-def _read_rows(path: Path) -> list[dict[str, object]]:
+def read_jsonl(path: Path, required: tuple[str, ...] = ("id",),
+               check: Callable[[dict[str, object]], str | None] | None = None) -> list[dict[str, object]]:
+    """The objects of a JSON Lines file, each with string ``required`` fields (and passing ``check``,
+    which returns what is wrong or None); a bad line raises :class:`LabelledSetError` naming file:line."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as exc:
@@ -144,13 +148,21 @@ def _read_rows(path: Path) -> list[dict[str, object]]:
             raise LabelledSetError(f"{path}:{number}: not valid JSON: {exc.msg}") from exc
         if not isinstance(row, dict):
             raise LabelledSetError(f"{path}:{number}: expected a JSON object")
-        for key in ("id", "lang", "label"):
+        for key in required:
             if not isinstance(row.get(key), str):
                 raise LabelledSetError(f"{path}:{number}: missing or non-string {key!r}")
-        if row["label"] not in LABELS:
-            raise LabelledSetError(f"{path}:{number}: label {row['label']!r} is not one of {', '.join(LABELS)}")
+        problem = check(row) if check is not None else None
+        if problem:
+            raise LabelledSetError(f"{path}:{number}: {problem}")
         rows.append(row)
     return rows
+
+
+def _read_rows(path: Path) -> list[dict[str, object]]:
+    def label(row: dict[str, object]) -> str | None:
+        return None if row["label"] in LABELS else f"label {row['label']!r} is not one of {', '.join(LABELS)}"
+
+    return read_jsonl(path, ("id", "lang", "label"), label)
 
 
 def _text(row: Mapping[str, object], key: str) -> str:

@@ -9,7 +9,6 @@ and without the ``dup-`` stories (the same article captured twice) and the ``lik
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from itertools import combinations
 from pathlib import Path
 
 from .errors import LabelledSetError
+from .evaluation import read_jsonl
 from .stories import StoryIndex, StorySettings, evidence
 
 __all__ = ["StoryReport", "evaluate_stories", "format_story_report"]
@@ -56,21 +56,6 @@ class StoryReport:
         return next(f for f in self.figures if f.name == name)
 
 
-def _read(path: Path) -> list[dict[str, object]]:
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise LabelledSetError(f"{path}:{number}: not valid JSON: {exc.msg}") from exc
-        if not isinstance(row, dict) or not isinstance(row.get("id"), str):
-            raise LabelledSetError(f"{path}:{number}: expected an object with a string 'id'")
-        rows.append(row)
-    return rows
-
-
 def _date(value: object) -> tuple[datetime | None, float]:
     """A row's date and how many days either side it may mean: a day (0), a month only (15), none."""
     if not isinstance(value, str) or not value.strip():
@@ -102,8 +87,8 @@ def cluster(rows: Sequence[dict[str, object]], settings: StorySettings) -> dict[
 
 
 def evaluate_stories(labelled: Path, clusters: Path, settings: StorySettings | None = None) -> StoryReport:
-    rows = _read(labelled)
-    gold_rows = _read(clusters)
+    rows = read_jsonl(labelled)
+    gold_rows = read_jsonl(clusters)
     known = {str(r["id"]) for r in rows}
     gold = {str(r["id"]): (str(r.get("story")), str(r.get("confidence", "sure"))) for r in gold_rows}
     unknown = sorted(set(gold) - known)

@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ..digest import LANGUAGE_NAMES, Segment, highlight, term_pattern
+from ..digest import LANGUAGE_NAMES, Segment, highlight, term_pattern, term_patterns
 from ..gist import Glossary
 from ..storage import FeedRow, SearchFilters, SearchResult, Store, StoredArticle
 from ..watchrules import Watchlist
@@ -50,7 +50,7 @@ class ArticlePage:
 
 def article_page(stored: StoredArticle, watchlists: Sequence[Watchlist], feed_names: dict[str, str]) -> ArticlePage:
     a = stored.article
-    patterns = {(w.name, ct.term.text): ct.pattern for w in watchlists for g in w.groups for ct in g.terms}
+    patterns = term_patterns(watchlists)
     hit_terms = list(dict.fromkeys(h.term for m in a.matches for h in m.hits))
     compiled = [patterns.get((m.watchlist, h.term)) or term_pattern(h.term) for m in a.matches for h in m.hits]
     english_terms = [ct.pattern for w in watchlists for g in w.groups for ct in g.terms
