@@ -51,7 +51,7 @@ _FETCH_KEYS = (
 )
 _TRANSLATION_KEYS = ("enabled", "packages_dir", "translate_all", "batch_size", "beam_size", "threads", "device")
 _JOBS_KEYS = ("tick", "heartbeat", "stalled_after")
-_DIGEST_KEYS = ("time", "timezone", "to", "from", "subject", "smtp", "empty", "templates")
+_DIGEST_KEYS = ("time", "timezone", "to", "from", "subject", "smtp", "empty", "templates", "tags", "by_tag")
 _SMTP_KEYS = ("host", "port", "security", "username", "timeout")
 _LANGUAGE_HINT = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 _DURATION_PART = re.compile(
@@ -132,7 +132,7 @@ def load_config(path: Path) -> Config:
         watchlists=watchlists,
         fetch=_fetch(reader, top.get("fetch")),
         translation=_translation(reader, top.get("translation"), base, data_dir),
-        digest=_digest(reader, top.get("digest"), base),
+        digest=_digest(reader, top.get("digest"), base, {t for f in feeds for t in f.tags}),
         jobs=_jobs(reader, top.get("jobs")),
         workers=reader.integer(top["workers"], "workers", minimum=0) if "workers" in top else 0,
         allow_private_networks=allow_private,
@@ -339,7 +339,7 @@ def _jobs(reader: NodeReader, node: yaml.Node | None) -> JobSettings:
     return jobs
 
 
-def _digest(reader: NodeReader, node: yaml.Node | None, base: Path) -> DigestSettings:
+def _digest(reader: NodeReader, node: yaml.Node | None, base: Path, known_tags: set[str]) -> DigestSettings:
     if node is None:
         return DigestSettings()
     m = reader.mapping(node, "digest", allowed=_DIGEST_KEYS)
@@ -369,6 +369,11 @@ def _digest(reader: NodeReader, node: yaml.Node | None, base: Path) -> DigestSet
         empty = reader.string(m["empty"], "digest.empty")
         if empty not in ("send", "skip"):
             raise reader.fail(m["empty"], "digest.empty", f"must be 'send' or 'skip', got {empty!r}")
+    tags = reader.strings(m["tags"], "digest.tags") if "tags" in m else ()
+    for tag, item in zip(tags, _items(m.get("tags")), strict=False):
+        if tag not in known_tags:
+            raise reader.fail(item, "digest.tags", f"no feed has the tag {tag!r}",
+                              "tags in use: " + (", ".join(sorted(known_tags)) or "none"))
     return DigestSettings(
         time=at,
         timezone=tz,
@@ -378,6 +383,8 @@ def _digest(reader: NodeReader, node: yaml.Node | None, base: Path) -> DigestSet
         smtp=_smtp(reader, m.get("smtp")),
         empty=empty,
         templates=_path(reader, m["templates"], "digest.templates", base) if "templates" in m else None,
+        tags=tags,
+        by_tag=reader.boolean(m["by_tag"], "digest.by_tag") if "by_tag" in m else False,
     )
 
 

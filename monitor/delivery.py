@@ -65,12 +65,16 @@ def plan_digest(store: Store, config: Config, now: datetime) -> DigestPlan:
     last = store.last_digest()
     after = last.last_article_id if last else 0
     upto, articles = store.flagged_after(after)
+    if config.digest.tags:  # this digest is about some of the feeds only
+        wanted = {f.url for f in config.feeds if set(f.tags) & set(config.digest.tags)}
+        articles = [a for a in articles if a.article.feed_url in wanted]
     names = {f.url: f.name for f in config.feeds}
     enabled = {f.url for f in config.enabled_feeds}
     failing = [r for r in store.failing_feeds() if r.state.url in enabled]
     digest = build_digest(articles, failing, now=now, since=last.sent_at if last else None,
                           timezone=config.digest.timezone, feed_names=names, watchlists=config.watchlists,
-                          glossary=Glossary(config.watchlists), page_base=config.web_base_url)
+                          glossary=Glossary(config.watchlists), page_base=config.web_base_url,
+                          feed_tags={f.url: f.tags for f in config.feeds}, by_tag=config.digest.by_tag)
     rendered = render_digest(digest, subject=config.digest.subject, templates=config.digest.templates)
     return DigestPlan(digest=digest, rendered=rendered, after_article_id=after, last_article_id=upto,
                       covers_until=now)

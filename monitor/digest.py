@@ -93,6 +93,7 @@ class WatchlistSection:
     omitted: int = 0  # stories left out beyond MAX_ITEMS_PER_WATCHLIST (or the size budget)
     mentions: tuple[DigestItem, ...] = ()  # passing mentions, ranked the same way
     mentions_omitted: int = 0
+    tag: str | None = None  # with ``digest.by_tag``: the feed tag this section holds (None: untagged feeds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,7 @@ class Digest:
     article_count: int  # distinct articles covered (alerts and mentions)
     summary: tuple[LanguageLine, ...] = ()
     missing_models: tuple[MissingModel, ...] = ()
+    by_tag: bool = False  # sections are per watchlist and feed tag
 
     @property
     def empty(self) -> bool:
@@ -163,6 +165,8 @@ class Digest:
 
 # -- pure: build ---------------------------------------------------------------------------
 
+_SectionKey = tuple[str, str | None]  # (watchlist, feed tag)
+
 
 def build_digest(
     articles: Sequence[StoredArticle],
@@ -177,8 +181,11 @@ def build_digest(
     max_mentions: int = MAX_MENTIONS_PER_WATCHLIST,
     glossary: Glossary | None = None,
     page_base: str | None = None,
+    feed_tags: Mapping[str, Sequence[str]] | None = None,
+    by_tag: bool = False,
 ) -> Digest:
-    """Group ``articles`` by watchlist, then story: alerts ranked by score then recency, passing
+    """Group ``articles`` by watchlist (and, ``by_tag``, by their feed's first tag in
+    ``feed_tags``' order, untagged last), then story: alerts ranked by score then recency, passing
     mentions below them. With a ``glossary``, foreign items carry the English of their terms and
     untranslated Chinese titles a dictionary gist. Pure (the glossary reads its dictionary once)."""
     tz = ZoneInfo(timezone)
@@ -186,20 +193,28 @@ def build_digest(
     order = {w.name: i for i, w in enumerate(watchlists)}
     descriptions = {w.name: w.description for w in watchlists}
     patterns = term_patterns(watchlists)
+    first_tag = {url: tags[0] for url, tags in (feed_tags or {}).items() if tags} if by_tag else {}
+    tag_order = {t: i for i, t in enumerate(dict.fromkeys(first_tag.values()))}
 
-    alerts: dict[str, list[tuple[StoredArticle, WatchlistMatch]]] = {}
-    mentions: dict[str, list[tuple[StoredArticle, WatchlistMatch]]] = {}
+    alerts: dict[_SectionKey, list[tuple[StoredArticle, WatchlistMatch]]] = {}
+    mentions: dict[_SectionKey, list[tuple[StoredArticle, WatchlistMatch]]] = {}
     levels: dict[int, tuple[str, str]] = {}  # article id -> (language, "alert" | "mention")
     for stored in articles:
+        tag = first_tag.get(stored.article.feed_url)
         for m in stored.article.matches:
             if m.flagged:
-                alerts.setdefault(m.watchlist, []).append((stored, m))
+                alerts.setdefault((m.watchlist, tag), []).append((stored, m))
                 levels[stored.id] = (stored.article.language.code, "alert")
         if stored.id not in levels:
             for m in stored.article.matches:
                 if m.mentioned:
-                    mentions.setdefault(m.watchlist, []).append((stored, m))
+                    mentions.setdefault((m.watchlist, tag), []).append((stored, m))
                     levels[stored.id] = (stored.article.language.code, "mention")
+
+    def placed(key: _SectionKey) -> tuple[int, int, str, str]:
+        name, tag = key
+        return (order.get(name, len(order)), tag_order.get(tag, len(tag_order)) if tag else len(tag_order) + 1,
+                name, tag or "")
 
     def ranked(entries: Sequence[tuple[StoredArticle, WatchlistMatch]], level: str) -> list[DigestItem]:
         items = [replace(_story_item(story, tz, names, patterns, glossary, level),
@@ -209,13 +224,14 @@ def build_digest(
         return items
 
     sections = []
-    for name in sorted(set(alerts) | set(mentions), key=lambda n: (order.get(n, len(order)), n)):
-        stories, passing = ranked(alerts.get(name, []), "alert"), ranked(mentions.get(name, []), "mention")
-        sections.append(WatchlistSection(name=name, description=descriptions.get(name, ""),
-                                         items=tuple(stories[:max_items]), articles=len(alerts.get(name, [])),
+    for key in sorted(set(alerts) | set(mentions), key=placed):
+        stories, passing = ranked(alerts.get(key, []), "alert"), ranked(mentions.get(key, []), "mention")
+        sections.append(WatchlistSection(name=key[0], description=descriptions.get(key[0], ""),
+                                         items=tuple(stories[:max_items]), articles=len(alerts.get(key, [])),
                                          omitted=max(0, len(stories) - max_items),
                                          mentions=tuple(passing[:max_mentions]),
-                                         mentions_omitted=max(0, len(passing) - max_mentions)))
+                                         mentions_omitted=max(0, len(passing) - max_mentions),
+                                         tag=key[1] if by_tag else None))
     return Digest(
         generated=now.astimezone(tz),
         since=since.astimezone(tz) if since else None,
@@ -225,6 +241,7 @@ def build_digest(
         article_count=len(levels),
         summary=_summary(levels),
         missing_models=_missing_models(articles),
+        by_tag=by_tag,
     )
 
 

@@ -72,6 +72,8 @@ class DigestSettings:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     empty: str = "send"  # send | skip
     templates: Path | None = None
+    tags: tuple[str, ...] = ()  # only articles from feeds with one of these tags; () = every feed
+    by_tag: bool = False  # one section per watchlist and feed tag (a feed's first tag), untagged last
 
 
 @dataclass(frozen=True, slots=True)

@@ -188,3 +188,40 @@ def test_user_templates_override_and_stay_escaped(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         render_digest(digest, subject="x", templates=tmp_path)
     assert f"{tmp_path / 'digest.html.j2'}:2" in str(info.value)
+
+
+def _tagged(config: Path, tags: dict[str, str], digest: str) -> Path:
+    """The fetched config with ``tags`` (feed name -> YAML list) added and ``digest`` keys."""
+    text = config.read_text(encoding="utf-8")
+    for name, listed in tags.items():
+        text = re.sub(rf"(  - name: {re.escape(name)}\n    url: [^\n]+\n)", rf"\1    tags: {listed}\n", text)
+    config.write_text(text.replace("digest:\n", "digest:\n" + digest), encoding="utf-8")
+    return config
+
+
+def test_digest_sections_by_tag_and_a_digest_of_some_tags(fetched: Path) -> None:
+    now = datetime(2030, 1, 1, 6, 0, tzinfo=UTC)
+    config = load_config(_tagged(fetched, {"DW Chinese": "[zh, wire]", "Dagens PS": "[sv]", "Mirror": "[sv]",
+                                           "Syndicator": "[sv]"}, "  by_tag: true\n"))
+    with Store(config.database) as store:
+        plan = plan_digest(store, config, now)
+    sections = [(s.name, s.tag, sorted(i.title for i in s.items)) for s in plan.digest.sections]
+    # feeds.yaml's order of tags (sv first), untagged feeds last; each story under its lead feed's first tag
+    assert sections == [("chip-export-controls", "sv", [seedsite.dagens_ps().title]),
+                        ("chip-export-controls", "zh", [seedsite.dw_chinese().title]),
+                        ("chip-export-controls", None, [EVIL_TITLE])], sections
+    assert "chip-export-controls / untagged feeds (1 story" in plan.rendered.text
+    assert "chip-export-controls / zh (1 story" in plan.rendered.text
+    assert "&middot; sv</span>" in plan.rendered.html
+
+    config = load_config(_tagged(fetched, {}, "  tags: [wire]\n"))
+    with Store(config.database) as store:
+        plan = plan_digest(store, config, now)
+    assert [i.title for s in plan.digest.sections for i in s.items] == [seedsite.dw_chinese().title]
+    assert plan.digest.article_count == 1 and "untagged" not in plan.rendered.text
+
+    fetched.write_text(fetched.read_text(encoding="utf-8").replace("  tags: [wire]\n", "  tags: [nope]\n"),
+                       encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(fetched)
+    assert "digest.tags: no feed has the tag 'nope' (hint: tags in use: sv, wire, zh)" in str(caught.value)

@@ -142,10 +142,15 @@ def build_app(config: Config, open_store: Callable[[], Store], *, clock: Callabl
     def style(request: Request) -> Response:
         return Response(env.loader.get_source(env, "style.css")[0] if env.loader else "", media_type="text/css")
 
+    def icon(request: Request) -> Response:
+        return Response(env.loader.get_source(env, "favicon.svg")[0] if env.loader else "",
+                        media_type="image/svg+xml")
+
     # without a token the server is for this machine only: refuse other Host names (DNS rebinding)
     middleware = [Middleware(_Security, token=token)]
     if token is None:
         middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "[::1]"]))
     routes = [Route("/", home), Route("/search", search), Route("/article/{article_id}", article),
-              Route("/feeds", feeds), Route("/feeds/{watchlist}.atom", atom), Route("/style.css", style)]
+              Route("/feeds", feeds), Route("/feeds/{watchlist}.atom", atom), Route("/style.css", style),
+              Route("/favicon.svg", icon)]
     return Starlette(routes=routes, middleware=middleware)

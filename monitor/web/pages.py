@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from ..digest import LANGUAGE_NAMES, Segment, highlight, term_pattern, term_patterns
 from ..gist import Glossary
 from ..storage import FeedRow, SearchFilters, SearchResult, Store, StoredArticle
+from ..storage.search import parse_query
 from ..watchrules import Watchlist
 
 __all__ = ["ArticlePage", "SearchPage", "article_page", "feed_health", "search_page"]
@@ -25,15 +26,19 @@ class SearchPage:
     total: int  # matches counted (up to COUNT_LIMIT)
     by_language: tuple[tuple[str, str, int], ...]  # code, name, count
     by_feed: tuple[tuple[str, int], ...]
+    passages: tuple[tuple[Segment, ...], ...] = ()  # each result's passage, the query's words marked
 
 
 def search_page(store: Store, query: str, filters: SearchFilters) -> SearchPage:
     counted = store.search(query, replace(filters, limit=COUNT_LIMIT))
     languages = Counter(r.language for r in counted)
     feeds = Counter(r.feed_name for r in counted)
-    return SearchPage(query=query, results=tuple(counted[:filters.limit]), total=len(counted),
+    shown = tuple(counted[:filters.limit])
+    words = [re.compile(re.escape(t), re.IGNORECASE) for t in parse_query(query)]
+    return SearchPage(query=query, results=shown, total=len(counted),
                       by_language=tuple((c, LANGUAGE_NAMES.get(c, c), n) for c, n in languages.most_common()),
-                      by_feed=tuple(feeds.most_common(20)))
+                      by_feed=tuple(feeds.most_common(20)),
+                      passages=tuple(highlight(r.passage, words) for r in shown))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,19 +1,21 @@
-"""Debian's chromium, headless, driven by its command line: the DOM after the page ran (scripts
-included, had the page any) and screenshots. The web tests skip without it, unless
+"""Debian's chromium, headless, driven through Playwright's Python API (pointed at that
+executable: no browser is downloaded). The web tests skip without it, unless
 MONITOR_REQUIRE_BROWSER is set (CI), where its absence fails them."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, sync_playwright
 
 REQUIRE_BROWSER = "MONITOR_REQUIRE_BROWSER"
-_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-          "--disable-component-update", "--no-first-run", "--hide-scrollbars", "--virtual-time-budget=3000")
+_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--no-first-run", "--hide-scrollbars")
 
 
 def chromium() -> str:
@@ -25,16 +27,45 @@ def chromium() -> str:
     return found
 
 
-def dom(url: str, *, headers: dict[str, str] | None = None) -> str:
-    """The page's DOM as the browser holds it after loading (and running whatever it would run)."""
-    done = subprocess.run([chromium(), *_FLAGS, "--dump-dom", url], capture_output=True, text=True, timeout=90)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
+@contextmanager
+def launched() -> Iterator[Browser]:
+    """One headless chromium for a test module."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=list(_ARGS), headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
-def screenshot(url: str, out: Path, width: int, height: int = 1600) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([chromium(), *_FLAGS, f"--window-size={width},{height}", f"--screenshot={out}", url],
-                          capture_output=True, text=True, timeout=90)
-    assert done.returncode == 0 and out.is_file() and out.stat().st_size > 10_000, done.stderr[-2000:]
-    return out
+@dataclass
+class Watched:
+    """A page and what it did that a reader would not see: console messages (a Content-Security-
+    Policy violation is reported there) and dialogs (an ``alert()`` an injected script raised)."""
+
+    page: Page
+    console: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def page(browser: Browser, *, width: int = 1280, height: int = 900, mobile: bool = False,
+         headers: dict[str, str] | None = None) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=mobile,
+                                  has_touch=mobile, device_scale_factor=2 if mobile else 1,
+                                  extra_http_headers=headers)
+    watched = Watched(context.new_page())
+
+    def on_console(message: ConsoleMessage) -> None:
+        watched.console.append(f"{message.type}: {message.text}")
+
+    def on_dialog(dialog: Dialog) -> None:
+        watched.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    watched.page.on("console", on_console)
+    watched.page.on("dialog", on_dialog)
+    try:
+        yield watched
+    finally:
+        context.close()
