@@ -19,7 +19,8 @@ from bench.bench_pipeline import real_pages  # noqa: E402
 from monitor.decoding import decode_html  # noqa: E402
 from monitor.errors import ExtractionError  # noqa: E402
 from monitor.extraction import extract  # noqa: E402
-from monitor.stories import StoryIndex, evidence  # noqa: E402
+from monitor.stories import StoryIndex  # noqa: E402
+from monitor.storyevidence import evidence  # noqa: E402
 
 
 def main() -> None:

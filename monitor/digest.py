@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from .gist import Glossary
+from .marking import Segment, fold, highlight, surface, term_pattern, term_patterns
 from .models import Hit, TranslationState, WatchlistMatch
-from .scripts import fold_table
 from .storage import FeedRow, StoredArticle
 from .translation import aligned_passage, install_command
 from .urls import canonical_url
@@ -41,14 +41,6 @@ LANGUAGE_NAMES = {
 
 
 # -- the digest as data ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """A run of snippet text; ``mark`` when it is a watchlist term that matched."""
-
-    text: str
-    mark: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +74,7 @@ class DigestItem:
     page_url: str | None = None  # its page in the web interface (`web.base_url`)
     languages: tuple[str, ...] = ()  # the languages the story was told in, the lead article's first
     level: str = "alert"  # or "mention"
+    more: tuple[Mention, ...] = ()  # the story's other articles from the same outlet, under their own titles
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,42 +312,6 @@ def group_stories(
     return [sorted(g, key=lambda e: (_when(e[0]), e[0].id)) for g in groups.values()]
 
 
-def highlight(text: str, patterns: Sequence[re.Pattern[str]]) -> tuple[Segment, ...]:
-    """Split ``text`` into plain and marked segments where any pattern matches. Patterns run on
-    the folded text (traditional -> simplified Chinese, full-width -> ASCII: 1:1, so offsets hold),
-    as the watchlists match; the segments keep the original characters."""
-    folded = _fold(text)
-    spans = sorted((m.start(), m.end()) for p in patterns for m in p.finditer(folded) if m.end() > m.start())
-    merged: list[list[int]] = []
-    for start, end in spans:
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    out: list[Segment] = []
-    pos = 0
-    for start, end in merged:
-        if start > pos:
-            out.append(Segment(text[pos:start]))
-        out.append(Segment(text[start:end], mark=True))
-        pos = end
-    if pos < len(text):
-        out.append(Segment(text[pos:]))
-    return tuple(out)
-
-
-def term_pattern(term: str) -> re.Pattern[str]:
-    """A pattern for a watchlist term as written (``*`` lets a word go on, a space matches spaces or
-    hyphens); used when the term is no longer in the configured watchlists."""
-    parts = []
-    for word in _fold(term).split():
-        core = re.escape(word.strip("*"))
-        head = r"\w*" if word.startswith("*") else (r"(?<!\w)" if word[:1].isascii() and word[:1].isalnum() else "")
-        tail = r"\w*" if word.endswith("*") else (r"(?!\w)" if word[-1:].isascii() and word[-1:].isalnum() else "")
-        parts.append(head + core + tail)
-    return re.compile(r"[\s\-]+".join(parts) or re.escape(term), re.IGNORECASE)
-
-
 def _story_item(
     story: Sequence[tuple[StoredArticle, WatchlistMatch]],
     tz: ZoneInfo,
@@ -372,17 +329,20 @@ def _story_item(
     written = tuple(seen.values())
     compiled = [patterns.get((match.watchlist, t)) or term_pattern(t) for t in written]
     where = f"{a.title}\n{a.text}"
-    folded = _fold(where)
-    surface = [_surface(p, where, folded) or t for p, t in zip(compiled, written, strict=True)]
-    terms = tuple(dict.fromkeys(surface))
+    folded = fold(where)
+    surfaces = [surface(p, where, folded) or t for p, t in zip(compiled, written, strict=True)]
+    terms = tuple(dict.fromkeys(surfaces))
     english: tuple[str | None, ...] = ()
     if glossary is not None:
-        by_surface = dict(zip(surface, written, strict=True))
+        by_surface = dict(zip(surfaces, written, strict=True))
         english = tuple(glossary.term(match.watchlist, by_surface[t], a.language.code) for t in terms)
     translated = bool(a.title_en and a.title_en.strip() and a.title_en.strip() != a.title.strip())
     gist = glossary.gist(a.title) if glossary is not None and not translated and a.language.code.startswith("zh") \
         else None
     also: dict[str, Mention] = {}
+    more = tuple(Mention(outlet=outlet, url=_safe_url(st.article.url), title=st.article.title)
+                 for st, _ in story[1:] if names.get(st.article.feed_url, st.article.feed_name) == outlet
+                 and st.article.title.strip() != a.title.strip())  # the story's other articles from this outlet
     for stored, _ in story:
         for feed_url in (stored.article.feed_url, *stored.feeds):
             name = names.get(feed_url) or (stored.article.feed_name if feed_url == stored.article.feed_url
@@ -411,17 +371,12 @@ def _story_item(
         reasons=_rules(match.reasons),
         score=max(m.score for _, m in story),
         also_in=tuple(also.values()),
+        more=more,
         english=english,
         gist=gist,
         level=level,
         languages=tuple(dict.fromkeys(s.article.language.code for s, _ in story)),
     )
-
-
-def _surface(pattern: re.Pattern[str], text: str, folded: str) -> str | None:
-    """The first match of a term as the article writes it (folding is 1:1: offsets hold)."""
-    found = pattern.search(folded)
-    return " ".join(text[found.start():found.end()].split()) if found and found.end() > found.start() else None
 
 
 def _snippets(hits: Sequence[Hit], text: str, patterns: Sequence[re.Pattern[str]]
@@ -493,7 +448,7 @@ def _title_keys(title: str, title_en: str | None, outlet: str) -> tuple[str, ...
     for t in (title, title_en):
         if not t:
             continue
-        t = _fold(t).casefold()
+        t = fold(t).casefold()
         for sep in (" | ", " - ", " – ", " — "):  # "Headline - Outlet"
             head, _, tail = t.rpartition(sep)
             if head and tail.strip() == outlet.casefold():
@@ -502,11 +457,3 @@ def _title_keys(title: str, title_en: str | None, outlet: str) -> tuple[str, ...
         if key:
             keys.append(key)
     return tuple(dict.fromkeys(keys))
-
-
-def _fold(text: str) -> str:
-    return text.translate(fold_table())
-
-
-def term_patterns(watchlists: Sequence[Watchlist]) -> dict[tuple[str, str], re.Pattern[str]]:
-    return {(w.name, ct.term.text): ct.pattern for w in watchlists for g in w.groups for ct in g.terms}

@@ -1,53 +1,30 @@
 """Stories: articles that report the same event, across outlets and languages, found without a
 translation model; pure and incremental.
 
-An article's **evidence** is what identifies an event in any language: product codes (H20, A100,
-910B, 3A090), names written in Latin script (Nvidia, YMTC, Ganjei), Chinese names read through an
-editable table (``monitor/data/names.yaml``: 英伟达 -> nvidia), and numbers (amounts, counts; not
-years). Each piece weighs by how rare it is among the articles seen so far (inverse document
-frequency), so "China" says little and "Sophgo" a lot. Two articles within ``window`` days of each
-other (a date known only to the month counts as its middle, give or take 15 days) are the same
-story when the cosine of their IDF-weighted evidence reaches ``threshold`` with at least
-``min_shared`` pieces in common; or when they are the same text or URL. Only the title and the
-lead are read: that is where the identifying details are, and long texts share names by chance.
+Each article's evidence (:mod:`monitor.storyevidence`: codes, names, sums of money, numbers)
+weighs by how rare it is among the articles seen so far (inverse document frequency), so "China"
+says little and "Sophgo" a lot. Two articles within ``window`` days of each other (a date known
+only to the month counts as its middle, give or take 15 days) match by the cosine of their
+IDF-weighted evidence, with at least ``min_shared`` pieces in common, one of them more than an
+everyday name of the field (Nvidia and Singapore alone are no event; a small archive cannot tell
+that from rarity yet). The same text or URL is always one story.
 
-:class:`StoryIndex` assigns as articles arrive: a new article joins the story of its best match
-among the articles of the window, or starts one. Nothing already assigned is re-clustered.
+:class:`StoryIndex` assigns as articles arrive: a new article joins the story its members match
+best *on average*, when that reaches ``threshold`` (average link: one close member cannot chain
+two events into one story), or starts one. Nothing already assigned is re-clustered.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
-from importlib import resources
 
-import yaml
+from .storyevidence import Evidence, specific
 
-from .scripts import fold_table
-
-__all__ = ["Evidence", "StoryIndex", "StorySettings", "evidence", "name_table"]
-
-_CODE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{2,8}(?![A-Za-z0-9])")
-_NAME = re.compile(r"(?<![A-Za-z])[A-Z][A-Za-z\u00c0-\u024f]{2,}(?:[ -][A-Z][A-Za-z\u00c0-\u024f]{2,})*")
-_NUMBER = re.compile(r"(?<![\d.,A-Za-z])\d+(?:[.,]\d+)?(?![\d.,A-Za-z])")
-_YEAR = re.compile(r"(19|20)\d\d")
-_WORD = re.compile(r"[a-z]+")
-# capitalised words that name no event: sentence starts, months, weekdays, the commonest actors
-_COMMON = frozenset((
-    "the", "this", "that", "these", "those", "there", "their", "they", "then", "than", "and", "but", "for", "with",
-    "from", "into", "over", "after", "before", "about", "january", "february", "march", "april", "may", "june",
-    "july", "august", "september", "october", "november", "december", "monday", "tuesday", "wednesday", "thursday",
-    "friday", "saturday", "sunday", "china", "chinese", "us", "usa", "america", "american", "united", "states",
-    "washington", "beijing", "reuters", "bloomberg", "according", "said", "says", "also", "however", "more", "most",
-    "news", "report", "reports", "new", "read", "share", "enligt", "det", "den", "och", "som", "för", "med", "till",
-    "att", "har", "kina", "usa", "svenska", "sverige"
-))
+__all__ = ["StoryIndex", "StorySettings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,53 +33,6 @@ class StorySettings:
     threshold: float = 0.3  # the cosine of the two articles' IDF-weighted evidence
     min_shared: int = 2  # pieces of evidence in common, at least
     undated_threshold: float = 0.6  # an article without a date must match this well
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    pieces: frozenset[str]
-    fingerprint: str  # the text, normalised: the same text twice is one story whatever the rest
-    url: str | None
-
-
-@lru_cache(maxsize=1)
-def name_table() -> tuple[tuple[str, str], ...]:
-    """The shipped Chinese -> Latin name pairs, longest Chinese first, folded to simplified."""
-    raw = yaml.safe_load(resources.files("monitor").joinpath("data", "names.yaml").read_text(encoding="utf-8"))
-    pairs = {str(k).translate(fold_table()): str(v).lower() for k, v in (raw or {}).items()}
-    return tuple(sorted(pairs.items(), key=lambda kv: -len(kv[0])))
-
-
-LEAD_CHARS = 800  # the details that identify an event are in the title and the lead
-
-
-def evidence(title: str, text: str, url: str | None = None,
-             names: Iterable[tuple[str, str]] | None = None, lead: int = LEAD_CHARS) -> Evidence:
-    """The identifying details of one article (title and lead; Chinese folded to simplified)."""
-    whole = f"{title}\n{text[:lead]}".translate(fold_table())
-    pieces: set[str] = set()
-    for m in _CODE.finditer(whole):
-        token = m.group().upper()
-        if not _YEAR.fullmatch(token) and not token.isdigit():
-            pieces.add(f"code:{token}")
-    for m in _NAME.finditer(whole):
-        words = [w for w in m.group().lower().replace("-", " ").split() if w not in _COMMON]
-        if words:
-            pieces.add("name:" + " ".join(words))
-            pieces.update(f"name:{w}" for w in words)
-    for m in _NUMBER.finditer(whole):
-        number = m.group().replace(",", ".")
-        if _YEAR.fullmatch(number) or len(number.replace(".", "")) < 2:
-            continue
-        pieces.add(f"num:{number.rstrip('0').rstrip('.') if '.' in number else number}")
-    for chinese, latin in names if names is not None else name_table():
-        if chinese in whole:
-            pieces.add(f"name:{latin}")
-            pieces.update(f"name:{w}" for w in latin.split())
-    body = text.translate(fold_table())  # the text alone: a copy may carry another headline
-    flat = " ".join(_WORD.findall(body.lower())) or "".join(body.split())
-    fingerprint = hashlib.sha1(flat[:4000].encode()).hexdigest() if len(flat) > 200 else ""
-    return Evidence(frozenset(pieces), fingerprint, url)
 
 
 @dataclass
@@ -133,8 +63,8 @@ class StoryIndex:
         """The weight of the evidence two articles share over the geometric mean of their totals
         (a cosine of binary IDF-weighted vectors: rare pieces count most)."""
         shared = a.pieces & b.pieces
-        if len(shared) < self.settings.min_shared:
-            return 0.0
+        if len(shared) < self.settings.min_shared or not any(specific(p) for p in shared):
+            return 0.0  # too little in common, or only the names every article of the field has
         total_a = sum(self.weight(p) ** 2 for p in a.pieces)
         total_b = sum(self.weight(p) ** 2 for p in b.pieces)
         return sum(self.weight(p) ** 2 for p in shared) / max(1e-9, math.sqrt(total_a * total_b))
@@ -154,17 +84,18 @@ class StoryIndex:
         if story is None and found.url and found.url in self._by_url:
             story = self._by_url[found.url]
         if story is None:
-            best, best_score = None, 0.0
+            scores: dict[int, list[float]] = {}  # story -> its members' scores
             for seen in self._recent:
                 if when is not None and seen.when is not None and \
                         abs(seen.when - when) > window + timedelta(days=fuzz + seen.fuzz):
                     continue
-                value = self.score(found, seen.evidence)
-                if value > best_score:
-                    best, best_score = seen, value
+                scores.setdefault(seen.story, []).append(self.score(found, seen.evidence))
             needed = self.settings.threshold if when is not None else self.settings.undated_threshold
-            if best is not None and best_score >= needed:
-                story = best.story
+            # average link: a story's members must match on average (one close member does not
+            # chain two events together)
+            fits = [(sum(v) / len(v), k) for k, v in scores.items()]
+            if fits and max(fits)[0] >= needed:
+                story = max(fits)[1]
         if story is None and new_story is not None:
             story = new_story
         if story is None:

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from .errors import LabelledSetError
 from .evaluation import read_jsonl
-from .stories import StoryIndex, StorySettings, evidence
+from .stories import StoryIndex, StorySettings
+from .storyevidence import evidence
 
 __all__ = ["StoryReport", "evaluate_stories", "format_story_report"]
 
@@ -82,7 +83,8 @@ def cluster(rows: Sequence[dict[str, object]], settings: StorySettings) -> dict[
         link = row.get("url")
         url = link if isinstance(link, str) else None
         when, fuzz = _date(row.get("date"))
-        out[str(row["id"])] = index.add(number, when, evidence(title, text, url), fuzz=fuzz)
+        found = evidence(title, text, url, language=str(row.get("lang") or "und"))
+        out[str(row["id"])] = index.add(number, when, found, fuzz=fuzz)
     return out
 
 

@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from .storage import Store, storyrows
-from .stories import StoryIndex, StorySettings, evidence
+from .stories import StoryIndex, StorySettings
+from .storyevidence import evidence
 
 __all__ = ["StoryRun", "StoryStage", "assign_stories"]
 
@@ -50,8 +51,8 @@ class StoryStage:
 
     def _hold(self, row: storyrows.StoryRow, story: int | None) -> int:
         self._seen = max(self._seen, row.id)
-        return self.index.add(row.id, row.when, evidence(row.title, row.text, row.url), known_story=story,
-                              new_story=row.id)
+        found = evidence(row.title, row.text, row.url, language=row.language)
+        return self.index.add(row.id, row.when, found, known_story=story, new_story=row.id)
 
 
 def assign_stories(store: Store, now: datetime, settings: StorySettings | None = None) -> StoryRun:

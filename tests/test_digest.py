@@ -13,8 +13,9 @@ from click.testing import CliRunner
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.delivery import plan_digest
-from monitor.digest import Segment, build_digest, group_stories, highlight, term_pattern
+from monitor.digest import build_digest, group_stories
 from monitor.errors import ConfigError
+from monitor.marking import Segment, highlight, term_pattern
 from monitor.models import Article, Hit, LanguageResult, TextSource, WatchlistMatch
 from monitor.rendering import format_subject, render_digest
 from monitor.storage import Store, StoredArticle
@@ -127,6 +128,20 @@ def test_stories_join_near_identical_titles_and_same_urls_only() -> None:
     groups = group_stories(entries, {"https://b.example/feed": "B"})
     ids = sorted(sorted(s.id for s, _ in g) for g in groups)
     assert ids == [[1, 2, 3, 5], [4], [6], [7]]
+
+
+def test_a_storys_other_articles_from_the_same_outlet_are_listed_not_hidden() -> None:
+    from dataclasses import replace
+    lead = replace(_stored(1, "Fyra åtalas för smuggling av Nvidia-chip"), story=1, story_size=3)
+    follow = replace(_stored(2, "Åklagaren: chipen gick via Malaysia"), story=1, story_size=3)
+    copy = replace(_stored(3, "Fyra åtalas för smuggling av Nvidia-chip", feed="B"), story=1, story_size=3)
+    digest = build_digest([lead, follow, copy], [], now=datetime(2025, 2, 1, tzinfo=UTC), since=None, timezone="UTC")
+    [item] = digest.sections[0].items
+    assert [m.title for m in item.more] == ["Åklagaren: chipen gick via Malaysia"]  # same outlet, another title
+    assert [m.outlet for m in item.also_in] == ["B"]
+    rendered = render_digest(digest, subject="s")
+    assert "Same story: Åklagaren: chipen gick via Malaysia <https://a.example/2>" in rendered.text
+    assert ">Åklagaren: chipen gick via Malaysia</a>" in rendered.html
 
 
 def test_translated_title_first_original_second() -> None:

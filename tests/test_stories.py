@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from monitor.stories import StoryIndex, StorySettings, evidence
+from monitor.stories import StoryIndex, StorySettings
+from monitor.storyevidence import evidence
 
 DAY = datetime(2025, 12, 8, tzinfo=UTC)
 EN = ("Three charged with smuggling Nvidia H100 chips to China",
@@ -18,6 +19,48 @@ def test_evidence_reads_codes_names_numbers_and_chinese_names() -> None:
     assert {"code:H100", "code:H200", "name:ganjei", "name:nvidia", "num:160"} <= found  # 輝達 -> nvidia
     assert "num:2025" not in evidence("In 2025", "").pieces  # years identify nothing
     assert not any(p.startswith("num:1") for p in evidence("H100", "").pieces)  # a code is not a number
+
+
+def test_sums_of_money_are_one_piece_in_every_language() -> None:
+    for title, text, language in (("", "goods worth $160 million were seized", "en"),
+                                  ("", "till ett värde av 160 miljoner dollar", "sv"),
+                                  ("", "價值至少1.6億美元的晶片", "zh-Hant"),
+                                  ("", "US$0.16 billion in chips", "en")):
+        assert "amt:1.60e+08" in evidence(title, text, language=language).pieces, text
+    assert not any(p.startswith("amt:") for p in evidence("", "about 160 of them").pieces)
+
+
+def test_capitalised_words_are_names_only_when_the_text_bears_it_out() -> None:
+    title_case = evidence("Indictments Unmask Nvidia Chip Smuggling Plot",
+                          "Prosecutors say the plot moved Nvidia chips through a smuggling ring.", language="en").pieces
+    assert "name:nvidia" in title_case
+    assert not {"name:indictments", "name:unmask", "name:plot", "name:chip", "name:smuggling"} & title_case
+    swedish = evidence("Tre åtalas för smuggling av Nvidiakort",
+                       "Beslutet kom i går. Enligt åklagaren har Nvidias kort smugglats via Hongkong.",
+                       language="sv").pieces
+    assert {"name:nvidia", "name:hongkong"} <= swedish  # genitive and compound read back to the name
+    assert not {"name:tre", "name:beslutet", "name:nvidiakort", "name:nvidias"} & swedish
+    assert "name:hongkong" in evidence("", "shipped through Hong Kong, prosecutors said").pieces  # = Hongkong
+    # what a web page leaves in the text (image addresses, inline data, links) names nothing
+    junk = evidence("", "![cover](https://mmbiz.qpic.cn/8cu01Kavc5ZfQyxZkVklhfE1CicQuR37An/0?wx_fmt=jpeg) "
+                        "[Read more](https://example.org/Xyzzy) data:image/png;base64,QWxhZGRpbjpvcGVu").pieces
+    assert junk <= {"name:read"}, junk
+
+
+def test_one_close_member_does_not_chain_two_events() -> None:
+    """Average link: C matches B well enough but shares nothing with A, so it does not join A and
+    B's story (single link would have chained it in)."""
+    index = StoryIndex()
+    for i in range(20):  # an archive, so that rarity means something
+        index.add(100 + i, DAY, evidence(f"Filler {i}", f"Markets moved {i} points at Volvo{i} and Ericsson{i}."))
+    first = evidence("", "Sophgo and Huawei Ascend 910B: TechInsights found the TSMC die.")
+    second = evidence("", "TechInsights: the Huawei Ascend 910B holds a TSMC die made for Sophgo. Bitmain denies "
+                          "it; the Cambricon MLU370 is different.")
+    third = evidence("", "Bitmain and Cambricon MLU370 shipments rose in Shenzhen, Moore Threads said.")
+    a, b = index.add(1, DAY, first), index.add(2, DAY, second)
+    close, none = index.score(third, second), index.score(third, first)
+    assert close >= StorySettings().threshold > (close + none) / 2 and none == 0
+    assert a == b and index.add(3, DAY, third) != b
 
 
 def test_the_same_event_in_three_languages_is_one_story_and_a_later_one_is_not() -> None:

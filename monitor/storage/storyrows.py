@@ -23,6 +23,7 @@ class StoryRow:
     url: str | None
     when: datetime  # published, else fetched
     story: int | None
+    language: str = "und"
 
 
 LEAD_CHARS = 2000  # what the story stage reads of a text (it uses the lead only)
@@ -33,9 +34,9 @@ def _rows(conn: sa.Connection, query: sa.Select[tuple[object, ...]]) -> list[Sto
     out = []
     lead = sa.func.substr(c.text, 1, LEAD_CHARS).label("text")
     for r in conn.execute(query.with_only_columns(c.id, c.title, lead, c.url, c.published, c.fetched,
-                                                  c.story)).mappings():
+                                                  c.story, c.language)).mappings():
         out.append(StoryRow(int(r["id"]), r["title"], r["text"], r["url"], r["published"] or r["fetched"],
-                            r["story"]))
+                            r["story"], r["language"]))
     return out
 
 

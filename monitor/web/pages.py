@@ -7,8 +7,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from ..digest import LANGUAGE_NAMES, Segment, highlight, term_pattern, term_patterns
+from ..digest import LANGUAGE_NAMES
 from ..gist import Glossary
+from ..marking import Segment, highlight, term_pattern, term_patterns
 from ..storage import FeedRow, SearchFilters, SearchResult, Store, StoredArticle
 from ..storage.search import parse_query
 from ..watchrules import Watchlist
