@@ -161,6 +161,27 @@ def test_a_hostile_title_stays_text_in_the_browser(site: str, chromium: Browser)
         _quiet(watched)  # and no alert() ran
 
 
+def test_a_story_page_and_the_article_page_that_links_to_it(site: str, chromium: Browser) -> None:
+    """Dagens PS and its mirror tell one story (the syndicated copy is the same article): the
+    article page names the other, its link leads to the story page with both."""
+    number = article_id(site, seedsite.dagens_ps().title)
+    with browser.page(chromium) as watched:
+        page = watched.page
+        page.goto(f"{site}/article/{number}")
+        box = page.inner_text(".story")
+        assert "2 articles from 2 outlets in sv" in box and "Mirror" in box
+        page.click(".story a[href^='/story/']")
+        page.wait_for_url("**/story/*")
+        listed = [t.strip() for t in page.locator("article.result h3 a").all_inner_texts()]
+        assert len(listed) == 2 and seedsite.dagens_ps().title in listed
+        assert "One story: 2 articles from 2 outlets in sv." in page.inner_text("main")
+        _quiet(watched)
+    dw = httpx.get(f"{site}/article/{article_id(site, seedsite.dw_chinese().title)}").text
+    assert 'class="story"' not in dw  # a story of one article has no box
+    for bad in ("/story/999999", "/story/0", "/story/x", "/story/100000000000000000000"):
+        assert httpx.get(site + bad).status_code == 404, bad
+
+
 def test_feed_health_and_the_atom_feed(site: str) -> None:
     feeds = httpx.get(site + "/feeds").text
     assert "Broken" in feeds and "404" in feeds and "Dagens PS" in feeds

@@ -58,6 +58,7 @@ class SearchFilters:
     until: datetime | None = None  # ... before
     sort: str = "relevance"  # or "date"
     limit: int = 50
+    story: int | None = None  # only the articles of this story
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,8 @@ def filter_conditions(filters: SearchFilters) -> list[sa.ColumnElement[bool]]:
         level = sa.case((articles.c.flagged.is_(True), "alert"), (articles.c.mentioned.is_(True), "mention"),
                         else_="none")
         conditions.append(level.in_(list(filters.levels)))
+    if filters.story is not None:
+        conditions.append(articles.c.story == filters.story)
     if filters.since is not None:
         conditions.append(when >= filters.since)
     if filters.until is not None:

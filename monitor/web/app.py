@@ -27,7 +27,7 @@ from ..errors import StorageError
 from ..export import write_atom
 from ..storage import SearchFilters, Store
 from ..storage.search import feed_activity
-from .pages import article_page, feed_health, search_page
+from .pages import article_page, feed_health, search_page, story_page
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; "
        "frame-ancestors 'none'")
@@ -112,10 +112,25 @@ def build_app(config: Config, open_store: Callable[[], Store], *, clock: Callabl
             article_id = int(request.path_params["article_id"])
             with store() as s:
                 stored = s.article(article_id)
+                story = story_page(s, stored.story, names) if stored.story is not None and stored.story_size > 1 \
+                    else None
         except (ValueError, OverflowError, StorageError):
             return page("missing.html.j2", request, status=404, title="monitor: not found")
-        view = article_page(stored, config.watchlists, names)
+        view = article_page(stored, config.watchlists, names, story)
         return page("article.html.j2", request, title=stored.article.title, view=view)
+
+    def story(request: Request) -> Response:
+        try:
+            number = int(request.path_params["story_id"])
+            if not 0 < number < 2 ** 63:
+                raise ValueError(number)
+            with store() as s:
+                view = story_page(s, number, names)
+        except ValueError:
+            view = None
+        if view is None:
+            return page("missing.html.j2", request, status=404, title="monitor: not found")
+        return page("story.html.j2", request, title=f"Story: {view.lead.title_en or view.lead.title}", view=view)
 
     def feeds(request: Request) -> Response:
         now = clock()
@@ -151,6 +166,7 @@ def build_app(config: Config, open_store: Callable[[], Store], *, clock: Callabl
     if token is None:
         middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost", "[::1]"]))
     routes = [Route("/", home), Route("/search", search), Route("/article/{article_id}", article),
+              Route("/story/{story_id}", story),
               Route("/feeds", feeds), Route("/feeds/{watchlist}.atom", atom), Route("/style.css", style),
               Route("/favicon.svg", icon)]
     return Starlette(routes=routes, middleware=middleware)

@@ -14,7 +14,7 @@ from ..storage import FeedRow, SearchFilters, SearchResult, Store, StoredArticle
 from ..storage.search import parse_query
 from ..watchrules import Watchlist
 
-__all__ = ["ArticlePage", "SearchPage", "article_page", "feed_health", "search_page"]
+__all__ = ["ArticlePage", "SearchPage", "StoryPage", "article_page", "feed_health", "search_page", "story_page"]
 
 SEARCH_LIMIT = 50
 COUNT_LIMIT = 1000  # results counted per language and feed
@@ -43,6 +43,31 @@ def search_page(store: Store, query: str, filters: SearchFilters) -> SearchPage:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryPage:
+    story: int
+    articles: tuple[SearchResult, ...]  # first published first
+    languages: tuple[str, ...]  # in the order the story was told in them
+    outlets: tuple[str, ...]
+
+    @property
+    def lead(self) -> SearchResult:
+        return self.articles[0]
+
+
+STORY_LIMIT = 200
+
+
+def story_page(store: Store, story: int, feed_names: dict[str, str]) -> StoryPage | None:
+    """The articles of one story, oldest first; None when the story has none."""
+    found = store.search("", SearchFilters(story=story, sort="date", limit=STORY_LIMIT))
+    if not found:
+        return None
+    ordered = tuple(sorted(found, key=lambda r: (r.published or r.fetched, r.id)))
+    return StoryPage(story=story, articles=ordered, languages=tuple(dict.fromkeys(r.language for r in ordered)),
+                     outlets=tuple(dict.fromkeys(feed_names.get(r.feed_url, r.feed_name) for r in ordered)))
+
+
+@dataclass(frozen=True, slots=True)
 class ArticlePage:
     stored: StoredArticle
     language_name: str
@@ -52,9 +77,11 @@ class ArticlePage:
     terms: tuple[str, ...]
     reasons: tuple[tuple[str, str, float, tuple[str, ...]], ...]  # watchlist, level, score, rules
     feeds: tuple[str, ...]  # every feed that carried it, by name
+    story: StoryPage | None = None  # its story, when other articles tell it too
 
 
-def article_page(stored: StoredArticle, watchlists: Sequence[Watchlist], feed_names: dict[str, str]) -> ArticlePage:
+def article_page(stored: StoredArticle, watchlists: Sequence[Watchlist], feed_names: dict[str, str],
+                 story: StoryPage | None = None) -> ArticlePage:
     a = stored.article
     patterns = term_patterns(watchlists)
     hit_terms = list(dict.fromkeys(h.term for m in a.matches for h in m.hits))
@@ -72,6 +99,7 @@ def article_page(stored: StoredArticle, watchlists: Sequence[Watchlist], feed_na
         reasons=tuple((m.watchlist, m.level, m.score, tuple(r for r in m.reasons if not r.startswith("score")))
                       for m in a.matches),
         feeds=tuple(dict.fromkeys(feed_names.get(u, u) for u in (a.feed_url, *stored.feeds))),
+        story=story if story is not None and len(story.articles) > 1 else None,
     )
 
 
