@@ -98,6 +98,20 @@ def build_translator(config: Config, store: Store | None) -> Translator:
 
 
 @asynccontextmanager
+async def open_fetcher(
+    config: Config,
+    *,
+    clock: Clock = system_clock,
+    transport: httpx.AsyncBaseTransport | None = None,
+    resolver: Resolver = system_resolver,
+) -> AsyncIterator[Fetcher]:
+    """The guarded fetcher alone (its client closed afterwards): for finding a feed."""
+    async with build_client(config.fetch, transport) as client:
+        yield Fetcher(client, config.fetch, allow_private_networks=config.allow_private_networks,
+                      resolver=resolver, clock=clock)
+
+
+@asynccontextmanager
 async def open_app(
     config: Config,
     *,
@@ -113,9 +127,8 @@ async def open_app(
         pool = build_page_pool(config)
         if pool is not None:  # its processes start with the first page, not before
             stack.callback(pool.shutdown, wait=True, cancel_futures=True)
-        client = await stack.enter_async_context(build_client(config.fetch, transport))
-        fetcher = Fetcher(client, config.fetch, allow_private_networks=config.allow_private_networks,
-                          resolver=resolver, clock=clock)
+        fetcher = await stack.enter_async_context(open_fetcher(config, clock=clock, transport=transport,
+                                                               resolver=resolver))
         yield App(config=config, store=store, fetcher=fetcher, detector=build_detector(), clock=clock, cpu=cpu,
                   pool=pool)
 

@@ -5,42 +5,17 @@ itself) and OPML in and out. Registered by ``cli``."""
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Any
-from urllib.parse import urljoin
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .cli import Context, pass_ctx
-from .errors import ConfigError, MonitorError
+from .errors import FeedDiscoveryError, FeedListError
 from .sanitize import for_terminal
 
-COMMON_FEED_PATHS = ("/feed", "/feed/", "/rss", "/rss.xml", "/feed.xml", "/atom.xml", "/index.xml", "/feeds/all.atom")
-
-
-def _rewrite(path: Path, text: str) -> None:
-    """Write ``text`` over the config at ``path`` only if it loads; atomically, keeping the file's
-    mode (and, for a symlink, writing the file it points to)."""
-    from .config import load_config
-
-    path = path.resolve()
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        try:
-            load_config(Path(temp))  # the file stays as it was when the result would not load
-        except ConfigError as exc:
-            raise ConfigError(f"the edit was not saved: {exc.message}", path=str(path), line=exc.line,
-                              field=exc.field, hint=exc.hint) from None
-        shutil.copymode(path, temp)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.unlink(temp)
+if TYPE_CHECKING:
+    from .feedops import DiscoveredFeed
 
 
 @click.command("add")
@@ -54,58 +29,21 @@ def feeds_add(ctx: Context, url: str, name: str | None, language: str | None, in
               tags: str | None) -> None:
     """Add a feed: URL may be the feed or a page that links to it (found by <link rel=alternate> or a
     common path); it is probed once, then appended to the config."""
-    from .feedsfile import append_feeds
+    from .app import open_fetcher
+    from .feedops import add_feed, discover
 
-    config = ctx.config
-    feed_url, title, declared = asyncio.run(_discover(ctx, url))
-    if any(f.url == feed_url for f in config.feeds):
-        raise click.UsageError(f"{feed_url} is already in {ctx.config_path}")
-    entry: dict[str, Any] = {"name": name or title or feed_url, "url": feed_url}
-    if any(f.name == entry["name"] for f in config.feeds):
-        raise click.UsageError(f"a feed named {entry['name']!r} is already in {ctx.config_path}: give --name")
-    if language or declared:
-        entry["language"] = language or declared
-    if interval:
-        entry["interval"] = interval
-    if tags:
-        entry["tags"] = [t.strip() for t in tags.split(",") if t.strip()]
-    text = ctx.config_path.read_text(encoding="utf-8")
-    _rewrite(ctx.config_path, append_feeds(text, [entry], str(ctx.config_path)))
-    click.echo(f"added {for_terminal(entry['name'])} <{for_terminal(feed_url)}> to {ctx.config_path}")
+    async def find() -> DiscoveredFeed:
+        async with open_fetcher(ctx.config) as fetcher:
+            return await discover(fetcher, url)
 
-
-async def _discover(ctx: Context, url: str) -> tuple[str, str, str | None]:
-    from .app import open_app
-    from .feeds import discover_feed_links, parse_feed
-
-    tried: list[str] = []
-    async with open_app(ctx.config) as app:
-        async def probe(candidate: str) -> tuple[str, str, str | None] | None:
-            tried.append(candidate)
-            try:
-                response = await app.fetcher.fetch_feed(candidate)
-                parsed = parse_feed(response.content, response.url, response.headers)
-            except MonitorError:
-                return None
-            return (str(response.url), parsed.title, parsed.language) if parsed.entries or parsed.title else None
-
-        try:
-            page = await app.fetcher.fetch_feed(url)
-        except MonitorError as exc:
-            raise click.ClickException(f"could not fetch {url}: {exc}") from None
-        try:
-            parsed = parse_feed(page.content, page.url, page.headers)
-            if parsed.entries or parsed.title:
-                return str(page.url), parsed.title, parsed.language
-        except MonitorError:
-            pass
-        candidates = discover_feed_links(page.content, str(page.url))
-        candidates += [urljoin(str(page.url), p) for p in COMMON_FEED_PATHS]
-        for candidate in dict.fromkeys(candidates):
-            found = await probe(candidate)
-            if found:
-                return found
-    raise click.ClickException(f"no feed found at {url} (tried: {', '.join(tried) or 'nothing'})")
+    try:
+        entry = add_feed(ctx.config, asyncio.run(find()), name=name, language=language, interval=interval,
+                         tags=tags.split(",") if tags else ())
+    except FeedDiscoveryError as exc:
+        raise click.ClickException(str(exc)) from None
+    except FeedListError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"added {for_terminal(entry['name'])} <{for_terminal(entry['url'])}> to {ctx.config_path}")
 
 
 @click.command("remove")
@@ -113,14 +51,12 @@ async def _discover(ctx: Context, url: str) -> tuple[str, str, str | None]:
 @pass_ctx
 def feeds_remove(ctx: Context, name: str) -> None:
     """Remove the feed with this name (or URL) from the config; its stored articles stay."""
-    from .feedsfile import remove_feed
+    from .feedops import remove_feed_named
 
-    text = ctx.config_path.read_text(encoding="utf-8")
     try:
-        updated, url = remove_feed(text, name, str(ctx.config_path))
-    except ConfigError as exc:
+        url = remove_feed_named(ctx.config_path, name)
+    except FeedListError as exc:
         raise click.UsageError(str(exc)) from None
-    _rewrite(ctx.config_path, updated)
     click.echo(f"removed {for_terminal(name)} <{for_terminal(url)}> from {ctx.config_path}")
 
 
@@ -130,6 +66,7 @@ def feeds_remove(ctx: Context, name: str) -> None:
 def feeds_import(ctx: Context, opml_file: Path) -> None:
     """Add every feed of an OPML file (Miniflux, FreshRSS, any reader's export) not yet in the
     config; its categories become tags."""
+    from .feedops import rewrite
     from .feedsfile import append_feeds
     from .opml import parse_opml
 
@@ -149,7 +86,7 @@ def feeds_import(ctx: Context, opml_file: Path) -> None:
         entries.append(entry)
     if entries:
         text = ctx.config_path.read_text(encoding="utf-8")
-        _rewrite(ctx.config_path, append_feeds(text, entries, str(ctx.config_path)))
+        rewrite(ctx.config_path, append_feeds(text, entries, str(ctx.config_path)))
     click.echo(f"imported {len(entries)} feed(s) from {opml_file} ({len(found) - len(entries)} already there)")
 
 

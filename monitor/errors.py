@@ -53,6 +53,10 @@ class ConfigError(MonitorError):
         return text
 
 
+class FeedListError(ConfigError):
+    """A feed operation refused: the feed or its name is already listed, or no feed has that name."""
+
+
 class WatchlistError(ConfigError):
     """A watchlist definition is invalid."""
 
@@ -102,6 +106,10 @@ class FeedParseError(MonitorError):
 
 class ExtractionError(MonitorError):
     """No usable article text could be extracted from a page."""
+
+
+class FeedDiscoveryError(MonitorError):
+    """No feed could be found at an address (it, the feeds its page links to, common paths)."""
 
 
 # -- storage -----------------------------------------------------------------
