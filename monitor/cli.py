@@ -423,8 +423,9 @@ WEB_TOKEN_ENV = "MONITOR_WEB_TOKEN"
 @click.option("--host", default="127.0.0.1", show_default=True,
               help=f"Address to listen on; anything but loopback needs ${WEB_TOKEN_ENV}.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port to listen on.")
+@click.option("--read-only", is_flag=True, help="No feed forms: the interface changes nothing, feeds.yaml included.")
 @pass_ctx
-def serve(ctx: Context, host: str, port: int) -> None:
+def serve(ctx: Context, host: str, port: int, read_only: bool) -> None:
     """Serve the local web interface: alerts, search, articles, feeds, Atom feeds of alerts."""
     import ipaddress
     import os
@@ -432,7 +433,7 @@ def serve(ctx: Context, host: str, port: int) -> None:
 
     import uvicorn
 
-    from .app import open_store
+    from .app import open_fetcher, open_store
     from .web import build_app
 
     token = os.environ.get(WEB_TOKEN_ENV) or None
@@ -445,7 +446,7 @@ def serve(ctx: Context, host: str, port: int) -> None:
                                "as a Bearer token or as the basic-auth password), or serve on 127.0.0.1")
     config = ctx.config
     app = build_app(config, lambda: open_store(config, read_only=True), clock=lambda: datetime.now(UTC),
-                    token=token)
+                    token=token, edits=not read_only, open_fetcher=open_fetcher)
     click.echo(f"serving {config.path} on http://{host}:{port}/" + (" (token required)" if token else ""))
     uvicorn.run(app, host=host, port=port, log_level="warning")
 

@@ -23,6 +23,7 @@ from playwright.sync_api import Browser
 
 from tests.support import browser, seedsite
 from tests.support.digestsite import EVIL_TITLE, copy_fetched
+from tests.support.httpserver import TestServer
 from tests.support.smtp import free_port
 
 SHOTS = Path(os.environ.get("MONITOR_SCREENSHOTS", "")) if os.environ.get("MONITOR_SCREENSHOTS") else None
@@ -208,6 +209,72 @@ def test_screenshots_at_desktop_and_phone_widths(site: str, chromium: Browser, t
                 watched.page.screenshot(path=str(shot), full_page=True)
                 assert shot.stat().st_size > 10_000
             _quiet(watched)
+
+
+NEW_FEED = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>Chip Wire</title><language>en</language>"
+            b"<item><title>Chips</title><link>https://wire.example/1</link></item></channel></rss>")
+
+
+def test_the_feeds_page_adds_and_removes_a_feed_and_refuses_forged_posts(
+        fetched_template: Path, tmp_path: Path, chromium: Browser) -> None:
+    config = copy_fetched(fetched_template, tmp_path, "# the desk's own note\n")
+    before = config.read_text(encoding="utf-8")
+    origin = TestServer().start()
+    origin.add("/wire/feed.xml", NEW_FEED)
+    origin.add("/wire/", b"<html><head><link rel='alternate' type='application/rss+xml' href='/wire/feed.xml'>"
+                         b"</head><body>news</body></html>", "text/html")
+    port = free_port()
+    proc = serve(config, "--port", str(port))
+    site = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(site + "/", proc)
+        with browser.page(chromium) as watched:
+            page = watched.page
+            page.goto(site + "/feeds")
+            page.fill("form.addfeed input[name=url]", origin.url("/wire/"))  # a page: its feed is found
+            page.fill("form.addfeed input[name=tags]", "wire, en")
+            page.click("form.addfeed button")
+            page.wait_for_load_state()
+            assert "/feeds?done=" in page.url, page.inner_text("main")[:500]
+            assert "added Chip Wire" in page.inner_text("main")
+            assert "not polled yet" in page.inner_text("tr:has-text('Chip Wire')")
+            text = config.read_text(encoding="utf-8")
+            assert text.endswith("# the desk's own note\n") and len(text) > len(before)  # the comment kept
+            assert origin.url("/wire/feed.xml") in text and "tags: [wire, en]" in text
+            page.fill("form.addfeed input[name=url]", origin.url("/nothing-here"))
+            page.click("form.addfeed button")
+            assert "could not fetch" in page.inner_text(".error")
+            page.click("tr:has-text('Chip Wire') form.remove button")
+            page.wait_for_url("**/feeds?done=removed*")
+            assert "Chip Wire" not in page.inner_text("table") and config.read_text(encoding="utf-8") == before
+            _quiet_but_for_the_refusal(watched)
+        # a post from elsewhere changes nothing: without the form's token, or from another origin
+        token = re.search(r'name="csrf" value="([0-9a-f]+)"', httpx.get(site + "/feeds").text)
+        assert token
+        forged = {"url": origin.url("/wire/feed.xml")}
+        assert httpx.post(site + "/feeds/add", data=forged).status_code == 403
+        assert httpx.post(site + "/feeds/add", data={**forged, "csrf": token.group(1)},
+                          headers={"Origin": "http://evil.example"}).status_code == 403
+        assert httpx.post(site + "/feeds/add", data={**forged, "csrf": token.group(1)},
+                          headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+        assert config.read_text(encoding="utf-8") == before
+    finally:
+        stop(proc)
+        origin.stop()
+    port = free_port()
+    proc = serve(config, "--port", str(port), "--read-only")
+    try:
+        wait_up(f"http://127.0.0.1:{port}/", proc)
+        assert "<form action=\"/feeds/add\"" not in httpx.get(f"http://127.0.0.1:{port}/feeds").text
+        assert httpx.post(f"http://127.0.0.1:{port}/feeds/add", data={"url": "x"}).status_code in (404, 405)
+    finally:
+        stop(proc)
+
+
+def _quiet_but_for_the_refusal(watched: browser.Watched) -> None:
+    """The 422 of the failed add is the one console error expected."""
+    errors = [m for m in watched.console if m.startswith("error") and "422" not in m]
+    assert not errors and watched.dialogs == [], watched.console
 
 
 def test_serving_beyond_loopback_needs_a_token(fetched_template: Path, tmp_path: Path) -> None:

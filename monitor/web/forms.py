@@ -41,7 +41,9 @@ class FormGuard:
         if site is not None and site not in ("same-origin", "none"):
             raise FormError(f"a {site} post is refused", 403)
         origin = request.headers.get("origin")
-        if origin is not None and (origin == "null" or urlsplit(origin).netloc != request.headers.get("host")):
+        if origin == "null" and site is None:  # an opaque origin that no fetch metadata vouches for
+            raise FormError("a post from an unknown site is refused", 403)
+        if origin not in (None, "null") and urlsplit(origin).netloc != request.headers.get("host"):
             raise FormError("a post from another site is refused", 403)
 
 

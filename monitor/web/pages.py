@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from ..digest import LANGUAGE_NAMES
 from ..gist import Glossary
 from ..marking import Segment, highlight, term_pattern, term_patterns
+from ..settings import FeedConfig
 from ..storage import FeedRow, SearchFilters, SearchResult, Store, StoredArticle
 from ..storage.search import parse_query
 from ..watchrules import Watchlist
@@ -113,14 +114,25 @@ def _paragraphs(text: str) -> list[str]:
     return [" ".join(p.split()) for p in re.split(r"\n\s*\n|\n", text) if p.strip()]
 
 
-def feed_health(rows: Sequence[FeedRow], names: dict[str, str], recent: dict[str, int], days: int
+def feed_health(rows: Sequence[FeedRow], configured: Sequence[FeedConfig], recent: dict[str, int], days: int
                 ) -> list[dict[str, object]]:
-    """Each feed's health for the feeds page; ``recent`` holds its articles of the last ``days`` days."""
+    """Each configured feed's health for the feeds page (one not polled yet says so), then the
+    stored feeds no longer configured; ``recent`` holds their articles of the last ``days`` days."""
+    by_url = {row.state.url: row for row in rows}
     out: list[dict[str, object]] = []
-    for row in rows:
-        s = row.state
-        out.append({"name": names.get(s.url, row.name), "url": s.url, "last_success": s.last_success,
-                    "failures": s.consecutive_failures, "last_error": s.last_error,
-                    "next_attempt": s.next_attempt, "disabled": s.disabled_reason, "articles": row.articles,
-                    "flagged": row.flagged, "per_day": round(recent.get(s.url, 0) / days, 1)})
+    for feed in configured:
+        row = by_url.pop(feed.url, None)
+        out.append(_health(row, feed.url, feed.name, recent, days) | {"configured": True,
+                                                                      "enabled": feed.enabled})
+    for url, row in by_url.items():
+        out.append(_health(row, url, row.name, recent, days) | {"configured": False, "enabled": False})
     return out
+
+
+def _health(row: FeedRow | None, url: str, name: str, recent: dict[str, int], days: int) -> dict[str, object]:
+    s = row.state if row is not None else None
+    return {"name": name, "url": url, "polled": s is not None,
+            "last_success": s.last_success if s else None, "failures": s.consecutive_failures if s else 0,
+            "last_error": s.last_error if s else None, "next_attempt": s.next_attempt if s else None,
+            "disabled": s.disabled_reason if s else None, "articles": row.articles if row else 0,
+            "flagged": row.flagged if row else 0, "per_day": round(recent.get(url, 0) / days, 1)}
