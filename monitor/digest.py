@@ -75,6 +75,7 @@ class DigestItem:
     languages: tuple[str, ...] = ()  # the languages the story was told in, the lead article's first
     level: str = "alert"  # or "mention"
     more: tuple[Mention, ...] = ()  # the story's other articles from the same outlet, under their own titles
+    size: int = 1  # the story's articles in this digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,19 +190,18 @@ def build_digest(
     first_tag = {url: tags[0] for url, tags in (feed_tags or {}).items() if tags} if by_tag else {}
     tag_order = {t: i for i, t in enumerate(dict.fromkeys(first_tag.values()))}
 
-    alerts: dict[_SectionKey, list[tuple[StoredArticle, WatchlistMatch]]] = {}
-    mentions: dict[_SectionKey, list[tuple[StoredArticle, WatchlistMatch]]] = {}
+    alerts: dict[str, list[tuple[StoredArticle, WatchlistMatch]]] = {}
+    mentions: dict[str, list[tuple[StoredArticle, WatchlistMatch]]] = {}
     levels: dict[int, tuple[str, str]] = {}  # article id -> (language, "alert" | "mention")
     for stored in articles:
-        tag = first_tag.get(stored.article.feed_url)
         for m in stored.article.matches:
             if m.flagged:
-                alerts.setdefault((m.watchlist, tag), []).append((stored, m))
+                alerts.setdefault(m.watchlist, []).append((stored, m))
                 levels[stored.id] = (stored.article.language.code, "alert")
         if stored.id not in levels:
             for m in stored.article.matches:
                 if m.mentioned:
-                    mentions.setdefault((m.watchlist, tag), []).append((stored, m))
+                    mentions.setdefault(m.watchlist, []).append((stored, m))
                     levels[stored.id] = (stored.article.language.code, "mention")
 
     def placed(key: _SectionKey) -> tuple[int, int, str, str]:
@@ -209,18 +209,28 @@ def build_digest(
         return (order.get(name, len(order)), tag_order.get(tag, len(tag_order)) if tag else len(tag_order) + 1,
                 name, tag or "")
 
-    def ranked(entries: Sequence[tuple[StoredArticle, WatchlistMatch]], level: str) -> list[DigestItem]:
-        items = [replace(_story_item(story, tz, names, patterns, glossary, level),
-                         page_url=f"{page_base}/article/{story[0][0].id}" if page_base else None)
-                 for story in group_stories(entries, names)]
-        items.sort(key=lambda item: (item.score, item.date, item.article_id), reverse=True)
-        return items
+    def ranked(entries: Sequence[tuple[StoredArticle, WatchlistMatch]], level: str
+               ) -> dict[str | None, list[DigestItem]]:
+        """The stories of one watchlist (grouped across tags first), each under its lead's tag."""
+        by_tag: dict[str | None, list[DigestItem]] = {}
+        for story in group_stories(entries, names):
+            item = replace(_story_item(story, tz, names, patterns, glossary, level),
+                           page_url=f"{page_base}/article/{story[0][0].id}" if page_base else None)
+            by_tag.setdefault(first_tag.get(story[0][0].article.feed_url), []).append(item)
+        for items in by_tag.values():
+            items.sort(key=lambda item: (item.score, item.date, item.article_id), reverse=True)
+        return by_tag
 
     sections = []
-    for key in sorted(set(alerts) | set(mentions), key=placed):
-        stories, passing = ranked(alerts.get(key, []), "alert"), ranked(mentions.get(key, []), "mention")
+    placed_items: dict[_SectionKey, tuple[list[DigestItem], list[DigestItem]]] = {}
+    for name in set(alerts) | set(mentions):
+        for level, source in (("alert", alerts), ("mention", mentions)):
+            for tag, items in ranked(source.get(name, []), level).items():
+                placed_items.setdefault((name, tag), ([], []))[0 if level == "alert" else 1].extend(items)
+    for key in sorted(placed_items, key=placed):
+        stories, passing = placed_items[key]
         sections.append(WatchlistSection(name=key[0], description=descriptions.get(key[0], ""),
-                                         items=tuple(stories[:max_items]), articles=len(alerts.get(key, [])),
+                                         items=tuple(stories[:max_items]), articles=sum(i.size for i in stories),
                                          omitted=max(0, len(stories) - max_items),
                                          mentions=tuple(passing[:max_mentions]),
                                          mentions_omitted=max(0, len(passing) - max_mentions),
@@ -372,6 +382,7 @@ def _story_item(
         score=max(m.score for _, m in story),
         also_in=tuple(also.values()),
         more=more,
+        size=len(story),
         english=english,
         gist=gist,
         level=level,

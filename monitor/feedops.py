@@ -7,10 +7,12 @@ feeds add/remove` and the web interface's feed forms are thin wrappers over this
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,11 +65,29 @@ async def discover(fetcher: Fetcher, url: str) -> DiscoveredFeed:
     raise FeedDiscoveryError(f"no feed found at {url} (tried: {', '.join(tried) or 'nothing'})")
 
 
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """One edit of the feeds list at a time (web, CLI, another process): a lock file beside it."""
+    lock = path.resolve().with_name(f".{path.resolve().name}.lock")
+    with open(lock, "a", encoding="utf-8") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def add_feed(config: Config, found: DiscoveredFeed, *, name: str | None = None, language: str | None = None,
              interval: str | None = None, tags: Sequence[str] = ()) -> dict[str, Any]:
     """Append ``found`` to ``config``'s file; the entry written. FeedListError when the feed or
     its name is already there; ConfigError when the result would not load (the file is then left
-    as it was)."""
+    as it was). Checked against the file as it is under the lock, not as ``config`` read it."""
+    with _locked(config.path):
+        return _add(load_config(config.path), found, name, language, interval, tags)
+
+
+def _add(config: Config, found: DiscoveredFeed, name: str | None, language: str | None, interval: str | None,
+         tags: Sequence[str]) -> dict[str, Any]:
     if any(f.url == found.url for f in config.feeds):
         raise FeedListError(f"{found.url} is already in the feeds list", path=str(config.path))
     entry: dict[str, Any] = {"name": (name or "").strip() or found.title.strip() or found.url, "url": found.url}
@@ -88,11 +108,12 @@ def add_feed(config: Config, found: DiscoveredFeed, *, name: str | None = None, 
 def remove_feed_named(path: Path, name: str) -> str:
     """Remove the feed with this name (or URL) from the file at ``path``; its URL. Its stored
     articles stay. FeedListError when no feed has that name."""
-    try:
-        updated, url = remove_feed(path.read_text(encoding="utf-8"), name, str(path))
-    except ConfigError as exc:
-        raise FeedListError(exc.message, path=exc.path, line=exc.line, field=exc.field, hint=exc.hint) from None
-    rewrite(path, updated)
+    with _locked(path):
+        try:
+            updated, url = remove_feed(path.read_text(encoding="utf-8"), name, str(path))
+        except ConfigError as exc:
+            raise FeedListError(exc.message, path=exc.path, line=exc.line, field=exc.field, hint=exc.hint) from None
+        rewrite(path, updated)
     return url
 
 

@@ -54,9 +54,9 @@ _SCALE = {"k": 1e3, "thousand": 1e3, "tusen": 1e3, "m": 1e6, "mn": 1e6, "million
           "billions": 1e9, "miljard": 1e9, "miljarder": 1e9, "mdr": 1e9, "mdkr": 1e9, "trillion": 1e12,
           "biljon": 1e12, "biljoner": 1e12, "万": 1e4, "亿": 1e8, "千": 1e3, "百万": 1e6, "千万": 1e7}
 _CURRENCY = r"(?:dollars?|usd|kronor|kr|sek|euros?|eur|yuan|rmb|美元|元|人民币|欧元|新台币|港元|日元)"
-_NUM = r"(\d+(?:[.,]\d+)?)"
+_NUM = r"(\d{1,3}(?:[, \u00a0]\d{3})+(?![\d])|\d+(?:[.,]\d+)?)"  # 1,500 and 1 500 are thousands
 _MONEY = (
-    re.compile(r"(?:us|u\.s\.)?[$€£¥]\s?" + _NUM + r"\s?(k|m|mn|b|bn|thousand|million|billion|trillion)?(?![a-z])"),
+    re.compile(r"(?:us|u\.s\.)?[$€£¥]\s?" + _NUM + r"\s?(k|m|mn|b|bn|thousand|millions?|billions?|trillion)?(?![a-z])"),
     re.compile(_NUM + r"\s?(thousand|million|billion|trillion|tusen|miljon(?:er)?|milj|miljard(?:er)?|mdr"
                r"|biljon(?:er)?)\.?\s?" + _CURRENCY + r"(?![a-z])"),
     re.compile(_NUM + r"\s?(mkr|mdkr)(?![a-z])"),
@@ -187,7 +187,8 @@ def _names(whole: str, known: set[str], swedish: bool) -> set[str]:
 
     out: set[str] = set()
     accepted = {w.lower() for words in candidates for w, s in words if is_name(w, s)}
-    prefixes = sorted((k for k in known | accepted if len(k) >= 3), key=len, reverse=True) if swedish else []
+    # compounds are read back only to the table's names (a name of the text, Sam, is no prefix of Samsung)
+    prefixes = sorted((k for k in known if len(k) >= 4), key=len, reverse=True) if swedish else []
     for words in candidates:
         run: list[str] = []
         for w, starts in [*words, ("", False)]:
@@ -221,7 +222,9 @@ def _money(whole: str) -> set[str]:
     low = whole.lower()
     for pattern in _MONEY:
         for m in pattern.finditer(low):
-            value = float(m.group(1).replace(",", "."))
+            raw = m.group(1)
+            grouped = re.fullmatch(r"\d{1,3}(?:[, \u00a0]\d{3})+", raw)
+            value = float(re.sub(r"[, \u00a0]", "", raw) if grouped else raw.replace(",", "."))
             scale = _SCALE.get((m.group(2) or "").rstrip("."), 1.0) if m.lastindex and m.lastindex >= 2 else 1.0
             amount = value * scale
             if amount >= 1000:

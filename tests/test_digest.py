@@ -240,3 +240,14 @@ def test_digest_sections_by_tag_and_a_digest_of_some_tags(fetched: Path) -> None
     with pytest.raises(ConfigError) as caught:
         load_config(fetched)
     assert "digest.tags: no feed has the tag 'nope' (hint: tags in use: sv, wire, zh)" in str(caught.value)
+
+
+def test_by_tag_a_story_across_tags_is_one_item_under_its_first_articles_tag(fetched: Path) -> None:
+    config = load_config(_tagged(fetched, {"Dagens PS": "[sv]", "Syndicator": "[sv]", "Mirror": "[mirror]"},
+                                 "  by_tag: true\n"))
+    with Store(config.database) as store:
+        digest = plan_digest(store, config, datetime(2030, 1, 1, 6, 0, tzinfo=UTC)).digest
+    ps = [(s.tag, i) for s in digest.sections for i in s.items if i.title == seedsite.dagens_ps().title]
+    assert len(ps) == 1 and ps[0][0] == "sv", ps  # not split into a "mirror" section too
+    assert "Mirror" in {m.outlet for m in ps[0][1].also_in}
+    assert sum(s.articles for s in digest.sections) == digest.article_count == 4

@@ -28,6 +28,12 @@ def test_sums_of_money_are_one_piece_in_every_language() -> None:
                                   ("", "US$0.16 billion in chips", "en")):
         assert "amt:1.60e+08" in evidence(title, text, language=language).pieces, text
     assert not any(p.startswith("amt:") for p in evidence("", "about 160 of them").pieces)
+    for text, amount in (("$1,500 million", "amt:1.50e+09"), ("$1,500,000 was paid", "amt:1.50e+06"),
+                         ("1 500 miljoner kronor", "amt:1.50e+09"), ("1,5 miljarder kronor", "amt:1.50e+09"),
+                         ("$160 millions", "amt:1.60e+08")):  # thousands groups, Swedish decimal commas
+        assert {p for p in evidence("", text).pieces if p.startswith("amt:")} == {amount}, text
+    # a compound is read back to a table name only: Samsung is no compound of the text's "Sam"
+    assert "name:samsung" in evidence("", "Igår talade Sam Altman med Samsung om chip.", language="sv").pieces
 
 
 def test_capitalised_words_are_names_only_when_the_text_bears_it_out() -> None:

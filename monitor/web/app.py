@@ -206,7 +206,8 @@ def build_app(config: Config, open_store: Callable[[], Store], *, clock: Callabl
                 tags=[t for t in fields.get("tags", "").split(",") if t.strip()])
         except FormError as exc:
             return await run_in_threadpool(feeds, request, None, str(exc), exc.status)
-        except MonitorError as exc:  # no feed found, already listed, or the edit would not load
+        except (MonitorError, ValueError, OSError) as exc:  # no feed found, already listed, a bad
+            # address, or feeds.yaml not writable or the edit would not load: said on the page
             return await run_in_threadpool(feeds, request, None, str(exc), 422)
         return RedirectResponse(f"/feeds?done=added+{quote_plus(entry['name'])}", status_code=303)
 
@@ -218,7 +219,7 @@ def build_app(config: Config, open_store: Callable[[], Store], *, clock: Callabl
             await run_in_threadpool(remove_feed_named, live.get().path, name)
         except FormError as exc:
             return await run_in_threadpool(feeds, request, None, str(exc), exc.status)
-        except MonitorError as exc:
+        except (MonitorError, OSError) as exc:
             return await run_in_threadpool(feeds, request, None, str(exc), 422)
         return RedirectResponse(f"/feeds?done=removed+{quote_plus(name)}", status_code=303)
 
