@@ -22,7 +22,7 @@ from .marking import Segment, fold, highlight, surface, term_pattern, term_patte
 from .models import Hit, TranslationState, WatchlistMatch
 from .storage import FeedRow, StoredArticle
 from .translation import aligned_passage, install_command
-from .urls import canonical_url
+from .urls import canonical_url, http_link
 from .watchrules import Watchlist
 
 MAX_ITEMS_PER_WATCHLIST = 100
@@ -350,7 +350,7 @@ def _story_item(
     gist = glossary.gist(a.title) if glossary is not None and not translated and a.language.code.startswith("zh") \
         else None
     also: dict[str, Mention] = {}
-    more = tuple(Mention(outlet=outlet, url=_safe_url(st.article.url), title=st.article.title)
+    more = tuple(Mention(outlet=outlet, url=http_link(st.article.url), title=st.article.title)
                  for st, _ in story[1:] if names.get(st.article.feed_url, st.article.feed_name) == outlet
                  and st.article.title.strip() != a.title.strip())  # the story's other articles from this outlet
     for stored, _ in story:
@@ -358,7 +358,7 @@ def _story_item(
             name = names.get(feed_url) or (stored.article.feed_name if feed_url == stored.article.feed_url
                                            else urlsplit(feed_url).hostname or feed_url)
             if name != outlet and name not in also:
-                also[name] = Mention(outlet=name, url=_safe_url(stored.article.url), title=stored.article.title)
+                also[name] = Mention(outlet=name, url=http_link(stored.article.url), title=stored.article.title)
     when = max(_when(s) for s, _ in story).astimezone(tz)
     snippets, plain = _snippets(match.hits, a.text, compiled)
     english_snippets: tuple[str, ...] = ()
@@ -374,7 +374,7 @@ def _story_item(
         language_name=LANGUAGE_NAMES.get(a.language.code, a.language.code),
         date=when,
         date_text=_when(lead).astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-        url=_safe_url(a.url),
+        url=http_link(a.url),
         snippets=snippets,
         snippets_en=english_snippets,
         terms=terms,
@@ -437,17 +437,6 @@ def _failing(row: FeedRow, names: Mapping[str, str], tz: ZoneInfo) -> FailingFee
 
 def _when(stored: StoredArticle) -> datetime:
     return stored.article.published or stored.article.fetched
-
-
-def _safe_url(url: str | None) -> str | None:
-    """Only http(s) links go into a mail: no javascript:, data: or file: from a feed."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 _PUNCT = re.compile(r"[^\w]+")

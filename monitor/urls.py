@@ -38,3 +38,15 @@ def canonical_url(url: str) -> str:
     netloc = netloc.removeprefix("www.")
     path = parts.path.rstrip("/") or "/"
     return urlunsplit(("http", netloc, path, query, ""))
+
+
+def http_link(url: str | None) -> str | None:
+    """The link when it is http(s) with a host; None for javascript:, data:, file: or nothing (a
+    feed's link goes into a mail or a page only through this)."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None

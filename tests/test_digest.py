@@ -174,6 +174,10 @@ def test_only_http_links_are_rendered() -> None:
     assert digest.sections[0].items[0].url is None
     html = render_digest(digest, subject="x").html
     assert "javascript:" not in html
+    from monitor.urls import http_link  # the one check, used by the web pages too
+
+    assert [http_link(u) for u in ("https://a.example/x ", "data:text/html,x", "http://[x", "http:///x", None)] == \
+        ["https://a.example/x", None, None, None, None]
 
 
 def test_empty_digest_says_nothing_flagged() -> None:

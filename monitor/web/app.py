@@ -33,6 +33,7 @@ from ..feedops import add_feed, discover, remove_feed_named
 from ..fetching import Fetcher
 from ..storage import SearchFilters, Store
 from ..storage.search import feed_activity
+from ..urls import http_link
 from .forms import FormError, FormGuard, read_form
 from .pages import article_page, feed_health, search_page, story_page
 
@@ -112,6 +113,7 @@ def build_app(config: Config, open_store: Callable[[], Store], *, clock: Callabl
     env = jinja2.Environment(loader=jinja2.PackageLoader("monitor.web", "templates"),
                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["http_link"] = http_link  # feed-supplied links: http(s) only
     base = config.web_base_url
     live = _Live(config)
     guard = FormGuard()
