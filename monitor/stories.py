@@ -7,11 +7,15 @@ says little and "Sophgo" a lot. Two articles within ``window`` days of each othe
 only to the month counts as its middle, give or take 15 days) match by the cosine of their
 IDF-weighted evidence, with at least ``min_shared`` pieces in common, one of them more than an
 everyday name of the field (Nvidia and Singapore alone are no event; a small archive cannot tell
-that from rarity yet). The same text or URL is always one story.
+that from rarity yet). The same text or URL is always one story. A roundup (several headlines in
+one) joins no story by its evidence: only a near copy of itself.
 
 :class:`StoryIndex` assigns as articles arrive: a new article joins the story its members match
-best *on average*, when that reaches ``threshold`` (average link: one close member cannot chain
-two events into one story), or starts one. Nothing already assigned is re-clustered.
+best *on average*, when that reaches ``threshold``, or starts one. The average is over every
+member kept, and those outside the window count as no match: one close member cannot chain two
+events into one story, nor can a story's latest member pull in what happens weeks after its
+event (China announcing gallium curbs, and Japan's own curbs taking effect three weeks later, both
+naming gallium). Nothing already assigned is re-clustered.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class StorySettings:
     threshold: float = 0.3  # the cosine of the two articles' IDF-weighted evidence
     min_shared: int = 2  # pieces of evidence in common, at least
     undated_threshold: float = 0.6  # an article without a date must match this well
+    roundup_threshold: float = 0.8  # two roundups are one story only as near copies
 
 
 @dataclass
@@ -50,6 +55,7 @@ class StoryIndex:
 
     settings: StorySettings = field(default_factory=StorySettings)
     _recent: deque[_Seen] = field(default_factory=deque)
+    _kept: Counter[int] = field(default_factory=Counter)  # story -> its members in ``_recent``
     _df: Counter[str] = field(default_factory=Counter)
     _docs: int = 0
     _by_print: dict[str, int] = field(default_factory=dict)
@@ -67,7 +73,10 @@ class StoryIndex:
             return 0.0  # too little in common, or only the names every article of the field has
         total_a = sum(self.weight(p) ** 2 for p in a.pieces)
         total_b = sum(self.weight(p) ** 2 for p in b.pieces)
-        return sum(self.weight(p) ** 2 for p in shared) / max(1e-9, math.sqrt(total_a * total_b))
+        cosine = sum(self.weight(p) ** 2 for p in shared) / max(1e-9, math.sqrt(total_a * total_b))
+        if (a.roundup or b.roundup) and not (a.roundup and b.roundup and cosine >= self.settings.roundup_threshold):
+            return 0.0  # a roundup is no one event's story; two are one only as near copies
+        return cosine
 
     def add(self, key: int, when: datetime | None, found: Evidence, known_story: int | None = None,
             fuzz: float = 0.0, new_story: int | None = None) -> int:
@@ -84,16 +93,16 @@ class StoryIndex:
         if story is None and found.url and found.url in self._by_url:
             story = self._by_url[found.url]
         if story is None:
-            scores: dict[int, list[float]] = {}  # story -> its members' scores
+            scores: Counter[int] = Counter()  # story -> the sum of its members' scores
             for seen in self._recent:
                 if when is not None and seen.when is not None and \
                         abs(seen.when - when) > window + timedelta(days=fuzz + seen.fuzz):
                     continue
-                scores.setdefault(seen.story, []).append(self.score(found, seen.evidence))
+                scores[seen.story] += self.score(found, seen.evidence)
             needed = self.settings.threshold if when is not None else self.settings.undated_threshold
-            # average link: a story's members must match on average (one close member does not
-            # chain two events together)
-            fits = [(sum(v) / len(v), k) for k, v in scores.items()]
+            # average link: a story's members must match on average, those out of the window count
+            # as no match (one close member does not chain two events together)
+            fits = [(total / self._kept[k], k) for k, total in scores.items()]
             if fits and max(fits)[0] >= needed:
                 story = max(fits)[1]
         if story is None and new_story is not None:
@@ -103,9 +112,13 @@ class StoryIndex:
         else:
             self._next = max(self._next, story + 1)
         self._recent.append(_Seen(key, when, found, story, fuzz))
+        self._kept[story] += 1
         while when is not None and self._recent and self._recent[0].when is not None \
                 and when - self._recent[0].when > 3 * window + timedelta(days=60):
-            self._recent.popleft()
+            gone = self._recent.popleft().story
+            self._kept[gone] -= 1
+            if not self._kept[gone]:
+                del self._kept[gone]
         if found.fingerprint:
             self._by_print.setdefault(found.fingerprint, story)
         if found.url:

@@ -5,7 +5,8 @@ An article's evidence is a set of pieces:
 - ``code:`` product and rule codes (H20, A100, 910B, 3A090);
 - ``name:`` names written in Latin script (Nvidia, YMTC, Ganjei, Cyberspace Administration), in
   any language's text, and Chinese names read through an editable table
-  (``monitor/data/names.yaml``: 英伟达 -> nvidia). In English and Swedish text a capitalised word
+  (``monitor/data/names.yaml``: 英伟达 -> nvidia; the table's Latin names count in any case too,
+  so that lower-case gallium in English and Swedish meets 镓). In English and Swedish text a capitalised word
   is a name only when the text bears it out: capitalised where no sentence starts, and not more
   often written in lower case (so a Title Case headline's "Unmask" or a sentence's first word
   "Beslutet" is not). Swedish genitives and compounds are read back to the name they carry
@@ -15,8 +16,10 @@ An article's evidence is a set of pieces:
 - ``num:`` other numbers (counts; not years).
 
 Only the title and the lead are read (that is where the identifying details are, and long texts
-share names by chance); web-page leftovers (links, image addresses, inline data) are dropped
-first. Pure.
+share names by chance): ``LEAD_CHARS`` of Latin-script text, half as many of Chinese (a Chinese
+character says about twice what a letter does). Web-page leftovers (links, image addresses,
+inline data) are dropped first. A roundup (a title stringing headlines together, "A；B；C | 极客早知道")
+is marked: it reports no one event. Pure.
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ import yaml
 
 from .scripts import HAN, fold_table
 
-__all__ = ["LEAD_CHARS", "Evidence", "evidence", "name_table", "specific"]
+__all__ = ["LEAD_CHARS", "Evidence", "evidence", "is_roundup", "name_table", "specific"]
 
 LEAD_CHARS = 800  # the details that identify an event are in the title and the lead
+HAN_LEAD_SHARE = 0.5  # a Chinese lead is read to half as many characters: each carries about twice as much
 
 _LEFTOVERS = re.compile(r"!?\[([^\]]*)\]\([^)]*\)|\(?(?:https?://|www\.|data:)\S+|[*#_`|>]+")
 _CODE = re.compile(r"(?<![A-Za-z0-9])(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{2,8}(?![A-Za-z0-9])")
@@ -47,6 +51,9 @@ _YEAR = re.compile(r"(19|20)\d\d")
 _HAN = re.compile(f"[{HAN}]")
 _SENTENCE_END = re.compile(r"[.!?:;]['\"”’»)\]]*\s+$|^\W*$")
 _FINGERPRINT_WORD = re.compile(r"[a-z]+")
+# a roundup's title strings several headlines together: "A；B；C | 极客早知道", "FreeBuf周报 | A；B"
+_HEADLINE_BREAK = re.compile(r"[；;]")
+_COLUMN_MARK = re.compile(r"\s[|｜]\s?|[|｜]")
 
 # sums of money: "$160 million", "US$3.8M", "160 miljoner dollar", "1,5 miljarder kronor", "1.6亿美元"
 _SCALE = {"k": 1e3, "thousand": 1e3, "tusen": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "millions": 1e6,
@@ -82,11 +89,12 @@ _COMMON = frozenset((
 
 # the actors and places nearly every article of the field names: sharing only these is not one event
 _FREQUENT = frozenset(f"name:{w}" for w in (
-    "nvidia", "amd", "intel", "tsmc", "samsung", "huawei", "smic", "asml", "qualcomm", "micron", "apple", "google",
-    "microsoft", "amazon", "alibaba", "tencent", "baidu", "bytedance", "xiaomi", "trump", "biden", "white", "house",
-    "whitehouse", "commerce", "department", "commercedepartment", "justice", "justicedepartment", "netherlands",
-    "japan", "singapore", "malaysia", "thailand", "korea", "taiwan", "hong", "kong", "hongkong", "europe", "eu",
-    "russia", "iran", "india", "uk", "germany", "france", "beijing", "washington", "gpu", "gpus", "cpu", "cpus",
+    "nvidia", "amd", "intel", "tsmc", "samsung", "sk", "hynix", "skhynix", "huawei", "smic", "asml", "qualcomm",
+    "micron", "apple", "google", "microsoft", "amazon", "alibaba", "tencent", "baidu", "bytedance", "xiaomi",
+    "trump", "biden", "white", "house", "whitehouse", "commerce", "department", "commercedepartment", "justice",
+    "justicedepartment", "netherlands", "japan", "singapore", "malaysia", "thailand", "korea", "taiwan", "hong",
+    "kong", "hongkong", "europe", "eu", "russia", "iran", "india", "uk", "germany", "france", "beijing",
+    "washington", "gpu", "gpus", "cpu", "cpus",
 ))
 
 
@@ -100,6 +108,7 @@ class Evidence:
     pieces: frozenset[str]
     fingerprint: str  # the text, normalised: the same text twice is one story whatever the rest
     url: str | None
+    roundup: bool = False  # a digest of several items (its title strings headlines together): no one event
 
 
 @lru_cache(maxsize=1)
@@ -117,6 +126,8 @@ def evidence(title: str, text: str, url: str | None = None, names: Iterable[tupl
     table = tuple(names) if names is not None else name_table()
     known = {w for _, latin in table for w in latin.split()}
     body = _clean(text)
+    if len(_HAN.findall(body[:lead])) > lead / 4:  # Chinese text: denser
+        lead = int(lead * HAN_LEAD_SHARE)
     whole = f"{_clean(title)}\n{body[:lead]}".translate(fold_table())
     pieces: set[str] = set()
     for m in _CODE.finditer(whole):
@@ -133,10 +144,28 @@ def evidence(title: str, text: str, url: str | None = None, names: Iterable[tupl
     for chinese, latin in table:
         if chinese in whole:
             pieces.update(_name_pieces(latin.split()))
+    lowered = whole.lower()
+    words = set(_WORDS.findall(lowered))
+    for latin in _latin_names(table):  # the table's names in any case (gallium)
+        if set(latin.split()) <= words and re.search(rf"(?<![a-z0-9\u00c0-\u024f]){re.escape(latin)}"
+                                                      rf"(?![a-z0-9\u00c0-\u024f])", lowered):
+            pieces.update(_name_pieces(latin.split()))
     folded = text.translate(fold_table())  # the text alone: a copy may carry another headline
     flat = " ".join(_FINGERPRINT_WORD.findall(folded.lower())) or "".join(folded.split())
     fingerprint = hashlib.sha1(flat[:4000].encode()).hexdigest() if len(flat) > 200 else ""
-    return Evidence(frozenset(pieces), fingerprint, url)
+    return Evidence(frozenset(pieces), fingerprint, url, roundup=is_roundup(title))
+
+
+def is_roundup(title: str) -> bool:
+    """Whether a title strings several headlines together (a daily roundup, a link digest): three
+    or more parts between semicolons, or two beside a column's name."""
+    breaks = len(_HEADLINE_BREAK.findall(title))
+    return breaks >= 2 or (breaks == 1 and bool(_COLUMN_MARK.search(title)))
+
+
+@lru_cache(maxsize=4)
+def _latin_names(table: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    return tuple(sorted({latin for _, latin in table if len(latin) >= 3}))
 
 
 def _clean(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from monitor.stories import StoryIndex, StorySettings
-from monitor.storyevidence import evidence
+from monitor.storyevidence import LEAD_CHARS, Evidence, evidence, is_roundup, specific
 
 DAY = datetime(2025, 12, 8, tzinfo=UTC)
 EN = ("Three charged with smuggling Nvidia H100 chips to China",
@@ -51,6 +51,52 @@ def test_capitalised_words_are_names_only_when_the_text_bears_it_out() -> None:
     junk = evidence("", "![cover](https://mmbiz.qpic.cn/8cu01Kavc5ZfQyxZkVklhfE1CicQuR37An/0?wx_fmt=jpeg) "
                         "[Read more](https://example.org/Xyzzy) data:image/png;base64,QWxhZGRpbjpvcGVu").pieces
     assert junk <= {"name:read"}, junk
+
+
+def test_table_names_count_in_any_case_and_a_chinese_lead_is_read_to_half() -> None:
+    english = evidence("China to curb exports", "Exports of gallium and germanium need a licence.", language="en")
+    swedish = evidence("Kina begränsar export", "Exporten av gallium och germanium kräver licens.", language="sv")
+    chinese = evidence("中国对镓、锗相关物项实施出口管制", "商务部公告。", language="zh-Hans")
+    for found in (english, swedish, chinese):
+        assert {"name:gallium", "name:germanium"} <= found.pieces
+    assert "name:gallium" not in evidence("", "the galliums of gallia").pieces  # whole words only
+    assert "name:skhynix" in evidence("", "shares of sk hynix fell").pieces
+    assert not specific("name:skhynix")  # one of the field's everyday names, like Samsung
+    late = "x" * int(LEAD_CHARS * 0.6)  # a name after 60 % of the lead: read in English, not in Chinese
+    assert "name:ganjei" in evidence("", f"{late} Ganjei said.", language="en").pieces
+    chinese_late = "据报道" * int(LEAD_CHARS * 0.2) + "Ganjei表示。"
+    assert "name:ganjei" not in evidence("", chinese_late, language="zh-Hant").pieces
+
+
+def test_a_roundup_joins_no_story_but_its_own_copy() -> None:
+    assert is_roundup("OpenAI 发布 o3；小米 YU7 曝光；雷军招募人才 | 极客早知道")
+    assert is_roundup("FreeBuf周报 | GPU出口限制导致DeepSeek研发受阻；美国顶尖红队竟是一台AI机器人")
+    assert not is_roundup("Intel expected to lay off 15% of workforce; impact on New Albany plant unclear")
+    assert not is_roundup("美国起诉走私英伟达芯片 | 自由时报")
+    index = StoryIndex()
+    for i in range(20):
+        index.add(100 + i, DAY, evidence(f"Filler {i}", f"Markets moved {i} points at Volvo{i} and Ericsson{i}."))
+    story = index.add(1, DAY, evidence(*EN))
+    roundup = ("美國起訴走私輝達晶片；蘋果發新品；小米汽車上市 | 極客早知道", ZH[1] + " 蘋果發布新品。小米汽車上市。")
+    first = index.add(2, DAY, evidence(*roundup))  # it carries the Gatekeeper item, but is no one event's story
+    assert index.score(evidence(*roundup), evidence(*EN)) == 0 and first != story
+    assert index.add(3, DAY, evidence(roundup[0], roundup[1] + " 更正。")) == first  # a second capture of it
+
+
+def test_a_story_does_not_pull_in_what_comes_weeks_after_its_event() -> None:
+    """Average link over every member kept, those out of the window counting as no match: a story
+    whose latest member is close cannot pull in an article that is weeks away from the rest."""
+    index = StoryIndex()
+    for i in range(20):
+        index.add(100 + i, DAY, evidence(f"Filler {i}", f"Markets moved {i} points at Volvo{i} and Ericsson{i}."))
+    event = Evidence(frozenset({"name:gallium", "name:germanium", "name:mofcom", "num:8"}), "", None)
+    early = [index.add(i, DAY + timedelta(days=i), event) for i in (1, 2)]
+    late_member = index.add(3, DAY + timedelta(days=15), event, fuzz=15.0)  # a month-only date: July
+    assert early[0] == early[1] == late_member
+    curbs_begin = Evidence(frozenset({"name:gallium", "name:germanium", "name:japan", "num:23"}), "", None)
+    assert index.score(curbs_begin, event) >= StorySettings().threshold  # close to the month-only member alone
+    assert index.add(4, DAY + timedelta(days=22), curbs_begin) != late_member
+    assert index.add(5, DAY + timedelta(days=3), curbs_begin) == late_member  # inside the window it joins
 
 
 def test_one_close_member_does_not_chain_two_events() -> None:
