@@ -186,9 +186,16 @@ def search(ctx: Context, query: str, languages: tuple[str, ...], feed_names: tup
 @click.command("eval-stories")
 @click.argument("labelled", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("stories", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def eval_stories(labelled: Path, stories: Path) -> None:
+@click.option("--folds", type=click.IntRange(min=2), default=None, metavar="K",
+              help="Also choose the window and threshold on K-1 folds of whole stories and report held-out figures.")
+def eval_stories(labelled: Path, stories: Path, folds: int | None) -> None:
     """Measure story clustering against hand-made clusters: pairwise precision and recall,
     recall on pairs across languages, every wrong merge and every miss."""
     from .storyeval import evaluate_stories, format_story_report
 
     click.echo(format_story_report(evaluate_stories(labelled, stories)), nl=False)
+    if folds is not None:
+        from .storycv import cross_validate_stories, format_story_cross_validation
+
+        click.echo("")
+        click.echo(format_story_cross_validation(cross_validate_stories(labelled, stories, folds)), nl=False)

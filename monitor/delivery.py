@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from .config import Config
 from .digest import Digest, build_digest
-from .gist import Glossary
+from .gist import Dictionary, Glossary
 from .mailer import build_message
 from .rendering import RenderedDigest, render_digest
 from .storage import Store
@@ -58,10 +58,11 @@ class DigestOutcome:
     message_id: str | None = None
 
 
-def plan_digest(store: Store, config: Config, now: datetime) -> DigestPlan:
+def plan_digest(store: Store, config: Config, now: datetime, dictionary: Dictionary | None = None) -> DigestPlan:
     """Everything flagged or mentioned since the last digest that was sent, grouped and rendered;
     marks nothing. Foreign items get their terms' English and, for untranslated Chinese titles, a
-    dictionary gist (the glossary reads CC-CEDICT only when one is needed)."""
+    dictionary gist (CC-CEDICT is read only when one is needed: through ``dictionary``, when a
+    long-lived caller holds one)."""
     last = store.last_digest()
     after = last.last_article_id if last else 0
     upto, articles = store.flagged_after(after)
@@ -73,7 +74,7 @@ def plan_digest(store: Store, config: Config, now: datetime) -> DigestPlan:
     failing = [r for r in store.failing_feeds() if r.state.url in enabled]
     digest = build_digest(articles, failing, now=now, since=last.sent_at if last else None,
                           timezone=config.digest.timezone, feed_names=names, watchlists=config.watchlists,
-                          glossary=Glossary(config.watchlists), page_base=config.web_base_url,
+                          glossary=Glossary(config.watchlists, dictionary), page_base=config.web_base_url,
                           feed_tags={f.url: f.tags for f in config.feeds}, by_tag=config.digest.by_tag)
     rendered = render_digest(digest, subject=config.digest.subject, templates=config.digest.templates)
     return DigestPlan(digest=digest, rendered=rendered, after_article_id=after, last_article_id=upto,

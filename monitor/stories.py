@@ -93,12 +93,12 @@ class StoryIndex:
         if story is None and found.url and found.url in self._by_url:
             story = self._by_url[found.url]
         if story is None:
-            scores: Counter[int] = Counter()  # story -> the sum of its members' scores
+            scores: dict[int, float] = {}  # story -> the sum of its members' scores
             for seen in self._recent:
                 if when is not None and seen.when is not None and \
                         abs(seen.when - when) > window + timedelta(days=fuzz + seen.fuzz):
                     continue
-                scores[seen.story] += self.score(found, seen.evidence)
+                scores[seen.story] = scores.get(seen.story, 0.0) + self.score(found, seen.evidence)
             needed = self.settings.threshold if when is not None else self.settings.undated_threshold
             # average link: a story's members must match on average, those out of the window count
             # as no match (one close member does not chain two events together)

@@ -10,8 +10,8 @@ and without the ``dup-`` stories (the same article captured twice) and the ``lik
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
@@ -21,7 +21,8 @@ from .evaluation import read_jsonl
 from .stories import StoryIndex, StorySettings
 from .storyevidence import evidence
 
-__all__ = ["StoryReport", "evaluate_stories", "format_story_report"]
+__all__ = ["Pairs", "StoryReport", "StorySets", "cluster", "evaluate_stories", "format_story_report", "pair_figures",
+           "read_story_sets"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,30 @@ class Pairs:
     @property
     def cross_recall(self) -> float | None:
         return self.cross_correct / self.cross_gold if self.cross_gold else None
+
+    def counts(self) -> tuple[int, int, int, int, int]:
+        return self.gold, self.predicted, self.correct, self.cross_gold, self.cross_correct
+
+    def __add__(self, other: Pairs) -> Pairs:
+        return Pairs(self.name, *(a + b for a, b in zip(self.counts(), other.counts(), strict=True)))
+
+    def row(self) -> str:
+        return (f"{self.name:<14} {self.gold:>5} {self.predicted:>5} {self.correct:>5} {_num(self.precision):>9}"
+                f" {_num(self.recall):>7} {_num(self.cross_recall):>15}")
+
+
+@dataclass(frozen=True, slots=True)
+class StorySets:
+    """A labelled set and its hand-made clusters, read."""
+
+    rows: tuple[dict[str, object], ...]
+    gold: Mapping[str, tuple[str, str]]  # id -> (story key, confidence), for the articles in a story
+    lang: Mapping[str, str] = field(default_factory=dict)
+    title: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ids(self) -> list[str]:
+        return [str(r["id"]) for r in self.rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,35 +113,45 @@ def cluster(rows: Sequence[dict[str, object]], settings: StorySettings) -> dict[
     return out
 
 
-def evaluate_stories(labelled: Path, clusters: Path, settings: StorySettings | None = None) -> StoryReport:
+def read_story_sets(labelled: Path, clusters: Path) -> StorySets:
     rows = read_jsonl(labelled)
-    gold_rows = read_jsonl(clusters)
     known = {str(r["id"]) for r in rows}
-    gold = {str(r["id"]): (str(r.get("story")), str(r.get("confidence", "sure"))) for r in gold_rows}
+    gold = {str(r["id"]): (str(r.get("story")), str(r.get("confidence", "sure"))) for r in read_jsonl(clusters)}
     unknown = sorted(set(gold) - known)
     if unknown:
         raise LabelledSetError(f"{clusters}: {len(unknown)} id(s) not in {labelled}, e.g. {unknown[0]}")
-    predicted = cluster(rows, settings or StorySettings())
-    lang = {str(r["id"]): str(r.get("lang", "")) for r in rows}
-    title = {str(r["id"]): str(r.get("title") or "")[:90] for r in rows}
+    return StorySets(tuple(rows), gold, {str(r["id"]): str(r.get("lang", "")) for r in rows},
+                     {str(r["id"]): str(r.get("title") or "")[:90] for r in rows})
 
-    def figures(name: str, keep: Iterable[str]) -> Pairs:
-        kept = set(keep)
-        truth = {frozenset(p) for p in combinations(sorted(kept), 2) if gold[p[0]][0] == gold[p[1]][0]}
-        ids = [i for i in known if i not in gold or i in kept]
-        by_story: dict[int, list[str]] = {}
-        for i in ids:
+
+def pair_figures(name: str, keep: Iterable[str], sets: StorySets, predicted: Mapping[str, int],
+                 counted: Callable[[tuple[str, str]], bool] = lambda pair: True) -> Pairs:
+    """Pair figures over the articles in no story and the story members in ``keep``; only the
+    pairs (sorted ids) that ``counted`` accepts are counted."""
+    kept = set(keep)
+    gold = sets.gold
+    truth = {p for p in combinations(sorted(kept), 2) if gold[p[0]][0] == gold[p[1]][0] and counted(p)}
+    by_story: dict[int, list[str]] = {}
+    for i in sets.ids:
+        if i not in gold or i in kept:
             by_story.setdefault(predicted[i], []).append(i)
-        guess = {frozenset(p) for members in by_story.values() for p in combinations(sorted(members), 2)}
-        cross = {p for p in truth if len({lang[i] for i in p}) == 2}
-        return Pairs(name, len(truth), len(guess), len(truth & guess), len(cross), len(cross & guess))
+    guess = {p for members in by_story.values() for p in combinations(sorted(members), 2) if counted(p)}
+    cross = {p for p in truth if sets.lang[p[0]] != sets.lang[p[1]]}
+    return Pairs(name, len(truth), len(guess), len(truth & guess), len(cross), len(cross & guess))
 
+
+def evaluate_stories(labelled: Path, clusters: Path, settings: StorySettings | None = None) -> StoryReport:
+    sets = read_story_sets(labelled, clusters)
+    gold, title = sets.gold, sets.title
+    predicted = cluster(sets.rows, settings or StorySettings())
     everyone = list(gold)
     no_dup = [i for i in everyone if not gold[i][0].startswith("dup-")]
     sure = [i for i in everyone if gold[i][1] == "sure"]
-    report_figures = (figures("all", everyone), figures("without dup-", no_dup), figures("sure only", sure))
+    report_figures = (pair_figures("all", everyone, sets, predicted),
+                      pair_figures("without dup-", no_dup, sets, predicted),
+                      pair_figures("sure only", sure, sets, predicted))
     by_story: dict[int, list[str]] = {}
-    for i in known:
+    for i in sets.ids:
         by_story.setdefault(predicted[i], []).append(i)
     wrong = []
     for members in by_story.values():
@@ -127,7 +162,7 @@ def evaluate_stories(labelled: Path, clusters: Path, settings: StorySettings | N
     for a, b in combinations(sorted(gold), 2):
         if gold[a][0] == gold[b][0] and predicted[a] != predicted[b]:
             missed.append((gold[a][0], a, title[a], b, title[b]))
-    return StoryReport(len(rows), report_figures, tuple(wrong), tuple(missed))
+    return StoryReport(len(sets.rows), report_figures, tuple(wrong), tuple(missed))
 
 
 def _num(value: float | None) -> str:
@@ -137,9 +172,7 @@ def _num(value: float | None) -> str:
 def format_story_report(report: StoryReport) -> str:
     lines = [f"Story clustering over {report.articles} articles (pairs of articles)", "",
              f"{'set':<14} {'gold':>5} {'pred':>5} {'right':>5} {'precision':>9} {'recall':>7} {'cross-lingual R':>15}"]
-    for f in report.figures:
-        lines.append(f"{f.name:<14} {f.gold:>5} {f.predicted:>5} {f.correct:>5} {_num(f.precision):>9}"
-                     f" {_num(f.recall):>7} {_num(f.cross_recall):>15}")
+    lines += [f.row() for f in report.figures]
     lines += ["", f"Wrong merges: {len(report.wrong)}"]
     lines += [f"- {a}  {ta}\n  {b}  {tb}" for a, ta, b, tb in report.wrong]
     lines += ["", f"Missed pairs: {len(report.missed)}"]

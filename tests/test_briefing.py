@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from monitor.digest import build_digest
-from monitor.gist import Glossary
+from monitor.gist import Dictionary, Glossary
 from monitor.models import Article, LanguageResult, TextSource, TranslationState
 from monitor.rendering import render_digest
 from monitor.storage import StoredArticle
@@ -88,6 +88,23 @@ def test_without_a_model_every_foreign_item_carries_english() -> None:
     for lang in ("sv", "zh-Hant"):
         assert install_command(lang) in html
     assert "Dictionary gist:" in html and "(black market)" in html
+
+
+def test_glossaries_built_for_each_page_share_one_read_of_the_dictionary() -> None:
+    """The web server builds a Glossary per page; CC-CEDICT (a second or two to read) is read once
+    for the server's life, from whichever request thread asks first."""
+    import threading
+
+    shared = Dictionary()
+    gists: list[str | None] = []
+    threads = [threading.Thread(target=lambda: gists.append(Glossary(default_watchlists(), shared).gist("晶片黑市")))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert shared.reads == 1 and gists == ["chip · black market"] * 4
+    assert Glossary([], shared).word("走私") == "to smuggle" and shared.reads == 1
 
 
 def test_a_traditional_article_shows_traditional_terms() -> None:

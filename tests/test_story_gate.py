@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.storyeval import evaluate_stories
+from monitor.storycv import cross_validate_stories, story_folds
+from monitor.storyeval import evaluate_stories, read_story_sets
 
 FLOORS = Path(__file__).with_name("story_floors.json")
 LABELLED = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "labelled"
@@ -33,6 +34,25 @@ def test_pair_figures_meet_the_floors() -> None:
     assert not problems, problems
 
 
+def test_cross_validated_figures_judge_every_pair_once_and_meet_the_floors() -> None:
+    """Settings chosen on the other folds of whole stories, judged on each fold: the folds split
+    the pairs (the shipped settings pooled over them give the full figures back) and the held-out
+    figures meet the same floors."""
+    if not (LABELLED / "stories-dev.jsonl").is_file():
+        pytest.skip("../shared/corpus/labelled not present: the story gate reads its clusters from there")
+    sets = read_story_sets(LABELLED / "dev.jsonl", LABELLED / "stories-dev.jsonl")
+    folds = story_folds(sets, 5)
+    assert set(folds) == set(sets.ids) and set(folds.values()) == set(range(5))
+    for story in {s for s, _ in sets.gold.values()}:
+        assert len({folds[i] for i, (s, _) in sets.gold.items() if s == story}) == 1, story  # whole stories
+    cv = cross_validate_stories(LABELLED / "dev.jsonl", LABELLED / "stories-dev.jsonl", 5)
+    full = evaluate_stories(LABELLED / "dev.jsonl", LABELLED / "stories-dev.jsonl").figure("all")
+    assert cv.shipped.counts() == full.counts() and len(cv.chosen) == 5
+    wanted = json.loads(FLOORS.read_text(encoding="utf-8"))["all"]
+    for metric, floor in wanted.items():
+        assert (getattr(cv.learned, metric) or 0.0) >= floor, (metric, cv.learned)
+
+
 def test_eval_stories_from_the_command_line(tmp_path: Path) -> None:
     rows = [
         {"id": "a", "lang": "en", "date": "2025-12-08", "title": "Three charged with smuggling Nvidia H100 chips",
@@ -52,3 +72,9 @@ def test_eval_stories_from_the_command_line(tmp_path: Path) -> None:
     line = next(ln for ln in done.stdout.splitlines() if ln.startswith("all "))
     assert line.split()[1:7] == ["1", "1", "1", "1.000", "1.000", "1.000"]  # the cross-lingual pair, found
     assert "Wrong merges: 0" in done.stdout and "Missed pairs: 0" in done.stdout
+    folded = subprocess.run([sys.executable, "-m", "monitor", "eval-stories", "--folds", "2", str(labelled),
+                             str(clusters)], capture_output=True, text=True, timeout=60)
+    assert folded.returncode == 0, folded.stderr
+    assert "Cross-validated over 2 folds" in folded.stdout
+    pooled = next(ln for ln in folded.stdout.splitlines() if ln.startswith("k-fold "))
+    assert pooled.split()[1:4] == ["1", "1", "1"]  # the one story's pair, judged once, in its fold

@@ -41,7 +41,7 @@ def wait_up(url: str, proc: subprocess.Popen[str], headers: dict[str, str] | Non
         if proc.poll() is not None:
             raise AssertionError(f"monitor serve exited: {proc.stdout.read() if proc.stdout else ''}")
         try:
-            httpx.get(url, headers=headers, timeout=2)
+            httpx.get(url, headers=headers, timeout=10)  # a first page may read CC-CEDICT
             return
         except httpx.TransportError:
             time.sleep(0.2)

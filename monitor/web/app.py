@@ -31,6 +31,7 @@ from ..errors import ConfigError, MonitorError, StorageError
 from ..export import write_atom
 from ..feedops import add_feed, discover, remove_feed_named
 from ..fetching import Fetcher
+from ..gist import Dictionary
 from ..storage import SearchFilters, Store
 from ..storage.search import feed_activity
 from ..urls import http_link
@@ -117,6 +118,7 @@ def build_app(config: Config, open_store: Callable[[], Store], *, clock: Callabl
     base = config.web_base_url
     live = _Live(config)
     guard = FormGuard()
+    dictionary = Dictionary()  # CC-CEDICT for the gists, read once for the server's life
 
     @contextmanager
     def store() -> Iterator[Store]:
@@ -131,7 +133,7 @@ def build_app(config: Config, open_store: Callable[[], Store], *, clock: Callabl
     def home(request: Request) -> Response:
         config = live.get()
         with store() as s:
-            digest = plan_digest(s, config, clock()).digest  # the next digest, as it stands now
+            digest = plan_digest(s, config, clock(), dictionary).digest  # the next digest, as it stands now
         return page("home.html.j2", request, title="monitor: alerts", digest=digest)
 
     def search(request: Request) -> Response:
@@ -161,7 +163,7 @@ def build_app(config: Config, open_store: Callable[[], Store], *, clock: Callabl
                     else None
         except (ValueError, OverflowError, StorageError):
             return page("missing.html.j2", request, status=404, title="monitor: not found")
-        view = article_page(stored, config.watchlists, names, story)
+        view = article_page(stored, config.watchlists, names, story, dictionary)
         return page("article.html.j2", request, title=stored.article.title, view=view)
 
     def story(request: Request) -> Response:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ..digest import LANGUAGE_NAMES
-from ..gist import Glossary
+from ..gist import Dictionary, Glossary
 from ..marking import Segment, highlight, term_pattern, term_patterns
 from ..settings import FeedConfig
 from ..storage import FeedRow, SearchFilters, SearchResult, Store, StoredArticle
@@ -82,7 +82,7 @@ class ArticlePage:
 
 
 def article_page(stored: StoredArticle, watchlists: Sequence[Watchlist], feed_names: dict[str, str],
-                 story: StoryPage | None = None) -> ArticlePage:
+                 story: StoryPage | None = None, dictionary: Dictionary | None = None) -> ArticlePage:
     a = stored.article
     patterns = term_patterns(watchlists)
     hit_terms = list(dict.fromkeys(h.term for m in a.matches for h in m.hits))
@@ -90,12 +90,14 @@ def article_page(stored: StoredArticle, watchlists: Sequence[Watchlist], feed_na
     english_terms = [ct.pattern for w in watchlists for g in w.groups for ct in g.terms
                      if ct.term.text.isascii() and ct.term.text.strip("*") in _words(hit_terms, w)]
     translated = bool(a.title_en and a.title_en.strip() != a.title.strip())
+    chinese = a.language.code.startswith("zh")
+    gist = Glossary(watchlists, dictionary).gist(a.title) if chinese and not translated else None
     return ArticlePage(
         stored=stored,
         language_name=LANGUAGE_NAMES.get(a.language.code, a.language.code),
         paragraphs=tuple(highlight(p, compiled) for p in _paragraphs(a.text)),
         paragraphs_en=tuple(highlight(p, english_terms) for p in _paragraphs(a.text_en or "")),
-        gist=None if translated or not a.language.code.startswith("zh") else Glossary(watchlists).gist(a.title),
+        gist=gist,
         terms=tuple(hit_terms),
         reasons=tuple((m.watchlist, m.level, m.score, tuple(r for r in m.reasons if not r.startswith("score")))
                       for m in a.matches),
