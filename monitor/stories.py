@@ -11,11 +11,13 @@ that from rarity yet). The same text or URL is always one story. A roundup (seve
 one) joins no story by its evidence: only a near copy of itself.
 
 :class:`StoryIndex` assigns as articles arrive: a new article joins the story its members match
-best *on average*, when that reaches ``threshold``, or starts one. The average is over every
-member kept, and those outside the window count as no match: one close member cannot chain two
-events into one story, nor can a story's latest member pull in what happens weeks after its
-event (China announcing gallium curbs, and Japan's own curbs taking effect three weeks later, both
-naming gallium). Nothing already assigned is re-clustered.
+best *on average*, when that reaches ``threshold``, or starts one. Members within the window are
+scored; those more than ``stale`` days away (but within ``reach``) count as no match; those in
+between are left out. So one close member cannot chain two events into one story, nor can a
+story's latest member pull in what happens weeks after its event (China announcing gallium curbs,
+and Japan's own curbs taking effect three weeks later, both naming gallium), while a follow-up a
+day past the window of a busy story's first hour still joins. Nothing already assigned is
+re-clustered.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class StorySettings:
     min_shared: int = 2  # pieces of evidence in common, at least
     undated_threshold: float = 0.6  # an article without a date must match this well
     roundup_threshold: float = 0.8  # two roundups are one story only as near copies
+    stale: float = 8.0  # days: a story's members this far from a new article count as no match in its average
+    reach: float = 20.0  # days: members farther still are no part of it (the store seeds the last 21 days)
 
 
 @dataclass
@@ -55,7 +59,6 @@ class StoryIndex:
 
     settings: StorySettings = field(default_factory=StorySettings)
     _recent: deque[_Seen] = field(default_factory=deque)
-    _kept: Counter[int] = field(default_factory=Counter)  # story -> its members in ``_recent``
     _df: Counter[str] = field(default_factory=Counter)
     _docs: int = 0
     _by_print: dict[str, int] = field(default_factory=dict)
@@ -93,16 +96,22 @@ class StoryIndex:
         if story is None and found.url and found.url in self._by_url:
             story = self._by_url[found.url]
         if story is None:
-            scores: dict[int, float] = {}  # story -> the sum of its members' scores
+            sums: dict[int, float] = {}  # story -> its members' scores, summed
+            counted: dict[int, int] = {}  # story -> how many members its average is over
+            stale, reach = timedelta(days=self.settings.stale), timedelta(days=self.settings.reach)
             for seen in self._recent:
-                if when is not None and seen.when is not None and \
-                        abs(seen.when - when) > window + timedelta(days=fuzz + seen.fuzz):
-                    continue
-                scores[seen.story] = scores.get(seen.story, 0.0) + self.score(found, seen.evidence)
+                if when is not None and seen.when is not None:
+                    gap = abs(seen.when - when) - timedelta(days=fuzz + seen.fuzz)
+                    if gap > window:
+                        if stale < gap <= reach:  # long before or after: counts as no match
+                            counted[seen.story] = counted.get(seen.story, 0) + 1
+                        continue
+                sums[seen.story] = sums.get(seen.story, 0.0) + self.score(found, seen.evidence)
+                counted[seen.story] = counted.get(seen.story, 0) + 1
             needed = self.settings.threshold if when is not None else self.settings.undated_threshold
-            # average link: a story's members must match on average, those out of the window count
-            # as no match (one close member does not chain two events together)
-            fits = [(total / self._kept[k], k) for k, total in scores.items()]
+            # average link: the story's members must match on average, those long before or after
+            # counting as no match (one close member does not chain two events together)
+            fits = [(total / counted[k], k) for k, total in sums.items()]
             if fits and max(fits)[0] >= needed:
                 story = max(fits)[1]
         if story is None and new_story is not None:
@@ -112,13 +121,9 @@ class StoryIndex:
         else:
             self._next = max(self._next, story + 1)
         self._recent.append(_Seen(key, when, found, story, fuzz))
-        self._kept[story] += 1
         while when is not None and self._recent and self._recent[0].when is not None \
                 and when - self._recent[0].when > 3 * window + timedelta(days=60):
-            gone = self._recent.popleft().story
-            self._kept[gone] -= 1
-            if not self._kept[gone]:
-                del self._kept[gone]
+            self._recent.popleft()
         if found.fingerprint:
             self._by_print.setdefault(found.fingerprint, story)
         if found.url:

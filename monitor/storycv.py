@@ -5,10 +5,14 @@ The story stage's window and threshold were picked by looking at the dev cluster
 there overstate. Here every article is clustered once per candidate setting (:data:`GRID`); the
 stories (whole, with their articles) and the articles in no story are dealt into K folds by a hash
 of their key, so the same files give the same folds. For each fold the setting is chosen on the
-pairs of the other folds (the most recall at precision >= :data:`PRECISION_GOAL`; when none reaches
-it, the most precision) and judged on the fold's own pairs. A pair belongs to the fold of its first
-article, so every pair, a wrong merge across folds included, is judged exactly once. The pooled
-held-out figures stand beside the shipped defaults on the same pairs. Pure but for reading the files.
+pairs within the other folds (the most recall at precision >= :data:`PRECISION_GOAL`; when none
+reaches it, the most precision) and judged on the pairs that touch the fold: those of its first
+article (the smaller id) being in it, so every pair, a wrong merge across folds included, is judged
+exactly once. The pooled held-out figures stand beside the shipped defaults on the same pairs.
+
+Only the window and threshold are chosen per fold. The evidence rules (names, roundups, the
+Chinese lead) were written after reading the whole dev set, so even these figures overstate what
+a new set will show. Pure but for reading the files.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ def cross_validate_stories(labelled: Path, clusters: Path, folds: int = 5,
     learned, shipped = Pairs("k-fold", 0, 0, 0, 0, 0), Pairs("shipped", 0, 0, 0, 0, 0)
     for fold in range(folds):
         def training(pair: tuple[str, str], fold: int = fold) -> bool:
-            return fold_of[pair[0]] != fold
+            return fold_of[pair[0]] != fold and fold_of[pair[1]] != fold  # nothing of the held-out fold
 
         def held_out(pair: tuple[str, str], fold: int = fold) -> bool:
             return fold_of[pair[0]] == fold
@@ -83,10 +87,8 @@ def cross_validate_stories(labelled: Path, clusters: Path, folds: int = 5,
 
 def format_story_cross_validation(cv: StoryCrossValidation) -> str:
     lines = [f"Cross-validated over {cv.folds} folds of whole stories (window and threshold chosen on the other "
-             f"folds: most recall at precision >= {PRECISION_GOAL}):",
-             "  " + ", ".join(f"fold {n + 1}: {w:g} days, {t:g}" for n, (w, t) in enumerate(cv.chosen)), ""]
-    lines.append(f"{'set':<14} {'gold':>5} {'pred':>5} {'right':>5} {'precision':>9} {'recall':>7} "
-                 f"{'cross-lingual R':>15}")
-    for f in (cv.learned, cv.shipped):
-        lines.append(f.row())
+             f"folds: most recall at precision >= {PRECISION_GOAL}; the evidence rules were written on the whole "
+             "set, so these overstate too):",
+             "  " + ", ".join(f"fold {n + 1}: {w:g} days, {t:g}" for n, (w, t) in enumerate(cv.chosen)), "",
+             Pairs.header(), cv.learned.row(), cv.shipped.row()]
     return "\n".join(lines) + "\n"

@@ -52,6 +52,11 @@ class Pairs:
     def __add__(self, other: Pairs) -> Pairs:
         return Pairs(self.name, *(a + b for a, b in zip(self.counts(), other.counts(), strict=True)))
 
+    @staticmethod
+    def header() -> str:
+        return (f"{'set':<14} {'gold':>5} {'pred':>5} {'right':>5} {'precision':>9} {'recall':>7}"
+                f" {'cross-lingual R':>15}")
+
     def row(self) -> str:
         return (f"{self.name:<14} {self.gold:>5} {self.predicted:>5} {self.correct:>5} {_num(self.precision):>9}"
                 f" {_num(self.recall):>7} {_num(self.cross_recall):>15}")
@@ -170,8 +175,7 @@ def _num(value: float | None) -> str:
 
 
 def format_story_report(report: StoryReport) -> str:
-    lines = [f"Story clustering over {report.articles} articles (pairs of articles)", "",
-             f"{'set':<14} {'gold':>5} {'pred':>5} {'right':>5} {'precision':>9} {'recall':>7} {'cross-lingual R':>15}"]
+    lines = [f"Story clustering over {report.articles} articles (pairs of articles)", "", Pairs.header()]
     lines += [f.row() for f in report.figures]
     lines += ["", f"Wrong merges: {len(report.wrong)}"]
     lines += [f"- {a}  {ta}\n  {b}  {tb}" for a, ta, b, tb in report.wrong]

@@ -5,12 +5,13 @@ An article's evidence is a set of pieces:
 - ``code:`` product and rule codes (H20, A100, 910B, 3A090);
 - ``name:`` names written in Latin script (Nvidia, YMTC, Ganjei, Cyberspace Administration), in
   any language's text, and Chinese names read through an editable table
-  (``monitor/data/names.yaml``: 英伟达 -> nvidia; the table's Latin names count in any case too,
-  so that lower-case gallium in English and Swedish meets 镓). In English and Swedish text a capitalised word
+  (``monitor/data/names.yaml``: 英伟达 -> nvidia). In English and Swedish text a capitalised word
   is a name only when the text bears it out: capitalised where no sentence starts, and not more
   often written in lower case (so a Title Case headline's "Unmask" or a sentence's first word
   "Beslutet" is not). Swedish genitives and compounds are read back to the name they carry
   (Nvidias, Nvidiakort -> nvidia; Hongkong = Hong Kong);
+- ``term:`` words that identify a measure although written in lower case, read through an
+  editable table in every language (``monitor/data/terms.yaml``: gallium = gallium = 镓);
 - ``amt:`` sums of money, whatever their language ($160 million, 160 miljoner dollar, 1.6億美元
   are all ``amt:1.6e8``);
 - ``num:`` other numbers (counts; not years).
@@ -36,7 +37,7 @@ import yaml
 
 from .scripts import HAN, fold_table
 
-__all__ = ["LEAD_CHARS", "Evidence", "evidence", "is_roundup", "name_table", "specific"]
+__all__ = ["LEAD_CHARS", "Evidence", "evidence", "is_roundup", "name_table", "specific", "term_table"]
 
 LEAD_CHARS = 800  # the details that identify an event are in the title and the lead
 HAN_LEAD_SHARE = 0.5  # a Chinese lead is read to half as many characters: each carries about twice as much
@@ -49,11 +50,15 @@ _WORDS = re.compile(r"[A-Za-z\u00c0-\u024f]+")
 _NUMBER = re.compile(r"(?<![\d.,A-Za-z])\d+(?:[.,]\d+)?(?![\d.,A-Za-z])")
 _YEAR = re.compile(r"(19|20)\d\d")
 _HAN = re.compile(f"[{HAN}]")
+_LATIN_EXTRA = "\u00c0-\u024f"  # the letters with diacritics (å, ä, ö, é, ü, ...)
 _SENTENCE_END = re.compile(r"[.!?:;]['\"”’»)\]]*\s+$|^\W*$")
 _FINGERPRINT_WORD = re.compile(r"[a-z]+")
 # a roundup's title strings several headlines together: "A；B；C | 极客早知道", "FreeBuf周报 | A；B"
 _HEADLINE_BREAK = re.compile(r"[；;]")
-_COLUMN_MARK = re.compile(r"\s[|｜]\s?|[|｜]")
+_COLUMN_MARK = re.compile(r"[|｜丨]")
+_ROUNDUP_WORD = re.compile(r"早知道|(?<!联合)早报|周报|简报|速递|要闻|快讯|一周|"  # not 联合早报, a newspaper
+                           r"(?i:\b(?:daily|morning|evening|weekly) brief(?:ing)?\b|\bround-?up\b|\bdigest\b"
+                           r"|\bnewsletter\b|\bthings in tech\b|\bweek in review\b)")
 
 # sums of money: "$160 million", "US$3.8M", "160 miljoner dollar", "1,5 miljarder kronor", "1.6亿美元"
 _SCALE = {"k": 1e3, "thousand": 1e3, "tusen": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "millions": 1e6,
@@ -144,12 +149,7 @@ def evidence(title: str, text: str, url: str | None = None, names: Iterable[tupl
     for chinese, latin in table:
         if chinese in whole:
             pieces.update(_name_pieces(latin.split()))
-    lowered = whole.lower()
-    words = set(_WORDS.findall(lowered))
-    for latin in _latin_names(table):  # the table's names in any case (gallium)
-        if set(latin.split()) <= words and re.search(rf"(?<![a-z0-9\u00c0-\u024f]){re.escape(latin)}"
-                                                      rf"(?![a-z0-9\u00c0-\u024f])", lowered):
-            pieces.update(_name_pieces(latin.split()))
+    pieces.update(_terms(whole, term_table()))
     folded = text.translate(fold_table())  # the text alone: a copy may carry another headline
     flat = " ".join(_FINGERPRINT_WORD.findall(folded.lower())) or "".join(folded.split())
     fingerprint = hashlib.sha1(flat[:4000].encode()).hexdigest() if len(flat) > 200 else ""
@@ -157,15 +157,34 @@ def evidence(title: str, text: str, url: str | None = None, names: Iterable[tupl
 
 
 def is_roundup(title: str) -> bool:
-    """Whether a title strings several headlines together (a daily roundup, a link digest): three
-    or more parts between semicolons, or two beside a column's name."""
-    breaks = len(_HEADLINE_BREAK.findall(title))
-    return breaks >= 2 or (breaks == 1 and bool(_COLUMN_MARK.search(title)))
+    """Whether a title strings several headlines together (a daily roundup, a link digest): a
+    roundup's name (早知道, 周报, Daily Brief, ...) beside its items, or three or more parts between
+    semicolons that are no one headline's list (what comes before a colon: "新规：A；B；C")."""
+    folded = title.translate(fold_table())
+    parts = _HEADLINE_BREAK.split(folded)
+    if _ROUNDUP_WORD.search(folded) and (len(parts) > 1 or _COLUMN_MARK.search(folded)):
+        return True
+    return len(parts) >= 3 and not re.search(r"[:：]", parts[0])
 
 
-@lru_cache(maxsize=4)
-def _latin_names(table: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
-    return tuple(sorted({latin for _, latin in table if len(latin) >= 3}))
+@lru_cache(maxsize=1)
+def term_table() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """The shipped lower-case terms (``monitor/data/terms.yaml``), each with one pattern for its
+    spellings: Chinese ones anywhere (folded to simplified), Latin ones as whole words in any case."""
+    raw = yaml.safe_load(resources.files("monitor").joinpath("data", "terms.yaml").read_text(encoding="utf-8"))
+    out = []
+    for term, spellings in (raw or {}).items():
+        han = [re.escape(str(w).translate(fold_table())) for w in spellings if _HAN.search(str(w))]
+        latin = [re.escape(str(w).lower()) for w in spellings if not _HAN.search(str(w))]
+        parts = han + ([rf"(?<![a-z0-9{_LATIN_EXTRA}])(?:{'|'.join(latin)})(?:s|et|en|ets|ens)?"
+                        rf"(?![a-z0-9{_LATIN_EXTRA}])"] if latin else [])
+        out.append((str(term).lower(), re.compile("|".join(parts))))
+    return tuple(out)
+
+
+def _terms(whole: str, table: Iterable[tuple[str, re.Pattern[str]]]) -> set[str]:
+    lowered = whole.lower()
+    return {f"term:{term}" for term, pattern in table if pattern.search(lowered)}
 
 
 def _clean(text: str) -> str:

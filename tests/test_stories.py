@@ -53,15 +53,17 @@ def test_capitalised_words_are_names_only_when_the_text_bears_it_out() -> None:
     assert junk <= {"name:read"}, junk
 
 
-def test_table_names_count_in_any_case_and_a_chinese_lead_is_read_to_half() -> None:
+def test_terms_count_in_every_language_and_a_chinese_lead_is_read_to_half() -> None:
     english = evidence("China to curb exports", "Exports of gallium and germanium need a licence.", language="en")
-    swedish = evidence("Kina begränsar export", "Exporten av gallium och germanium kräver licens.", language="sv")
-    chinese = evidence("中国对镓、锗相关物项实施出口管制", "商务部公告。", language="zh-Hans")
+    swedish = evidence("Kina begränsar export", "Exporten av galliumet och germanium kräver licens.", language="sv")
+    chinese = evidence("中國對鎵、鍺相關物項實施出口管制", "商務部公告。", language="zh-Hant")
     for found in (english, swedish, chinese):
-        assert {"name:gallium", "name:germanium"} <= found.pieces
-    assert "name:gallium" not in evidence("", "the galliums of gallia").pieces  # whole words only
-    assert "name:skhynix" in evidence("", "shares of sk hynix fell").pieces
-    assert not specific("name:skhynix")  # one of the field's everyday names, like Samsung
+        assert {"term:gallium", "term:germanium"} <= found.pieces, found.pieces
+    assert "term:antimony" in evidence("", "Kina stoppar export av antimon.", language="sv").pieces
+    assert not any(p.startswith("term:") for p in evidence("", "the galliumarsenide of gallia").pieces)
+    # names count only where written as names: "in honor of" and "a 5 micron process" name no firm
+    assert not {"name:honor", "name:micron"} & evidence("", "Held in honor of a 5 micron process.").pieces
+    assert not specific("name:skhynix") and specific("term:gallium")  # SK hynix: an everyday name, like Samsung
     late = "x" * int(LEAD_CHARS * 0.6)  # a name after 60 % of the lead: read in English, not in Chinese
     assert "name:ganjei" in evidence("", f"{late} Ganjei said.", language="en").pieces
     chinese_late = "据报道" * int(LEAD_CHARS * 0.2) + "Ganjei表示。"
@@ -69,10 +71,17 @@ def test_table_names_count_in_any_case_and_a_chinese_lead_is_read_to_half() -> N
 
 
 def test_a_roundup_joins_no_story_but_its_own_copy() -> None:
-    assert is_roundup("OpenAI 发布 o3；小米 YU7 曝光；雷军招募人才 | 极客早知道")
-    assert is_roundup("FreeBuf周报 | GPU出口限制导致DeepSeek研发受阻；美国顶尖红队竟是一台AI机器人")
-    assert not is_roundup("Intel expected to lay off 15% of workforce; impact on New Albany plant unclear")
-    assert not is_roundup("美国起诉走私英伟达芯片 | 自由时报")
+    for title in ("OpenAI 发布 o3；小米 YU7 曝光；雷军招募人才 | 极客早知道",
+                  "FreeBuf周报 | GPU出口限制导致DeepSeek研发受阻；美国顶尖红队竟是一台AI机器人",
+                  "FreeBuf早報 | 百事可樂供應商遭勒索攻擊",  # traditional, one item
+                  "36氪快讯丨英伟达获准出口H20；苹果发新品",
+                  "Daily Brief: Nvidia cleared to sell H20; Apple launches iPhone"):
+        assert is_roundup(title), title
+    for title in ("Intel expected to lay off 15% of workforce; impact on New Albany plant unclear",
+                  "US tightens chip curbs; Nvidia shares fall | Reuters",
+                  "美国发布芯片出口管制新规：限制HBM出口；新增140家实体；管控半导体设备",  # one rule, its parts
+                  "联合早报 | 美国起诉走私英伟达芯片", "美国起诉走私英伟达芯片 | 自由时报"):
+        assert not is_roundup(title), title
     index = StoryIndex()
     for i in range(20):
         index.add(100 + i, DAY, evidence(f"Filler {i}", f"Markets moved {i} points at Volvo{i} and Ericsson{i}."))
@@ -97,6 +106,18 @@ def test_a_story_does_not_pull_in_what_comes_weeks_after_its_event() -> None:
     assert index.score(curbs_begin, event) >= StorySettings().threshold  # close to the month-only member alone
     assert index.add(4, DAY + timedelta(days=22), curbs_begin) != late_member
     assert index.add(5, DAY + timedelta(days=3), curbs_begin) == late_member  # inside the window it joins
+
+
+def test_a_follow_up_just_past_a_busy_storys_first_hour_still_joins() -> None:
+    """Members a little more than the window away are left out of the average (not counted as no
+    match): six reports in the first hour, two on day 3, and a follow-up on day 4.5 joins."""
+    index = StoryIndex()
+    for i in range(20):
+        index.add(100 + i, DAY, evidence(f"Filler {i}", f"Markets moved {i} points at Volvo{i} and Ericsson{i}."))
+    first = [index.add(i, DAY + timedelta(minutes=i), evidence(*EN)) for i in range(6)]
+    later = [index.add(10 + i, DAY + timedelta(days=3), evidence(*ZH)) for i in range(2)]
+    assert len(set(first + later)) == 1
+    assert index.add(20, DAY + timedelta(days=4, hours=12), evidence(*SV)) == first[0]
 
 
 def test_one_close_member_does_not_chain_two_events() -> None:

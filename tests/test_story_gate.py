@@ -24,7 +24,7 @@ def test_pair_figures_meet_the_floors() -> None:
     floors = json.loads(FLOORS.read_text(encoding="utf-8"))
     problems = []
     for name, wanted in floors.items():
-        if name.startswith("_"):
+        if name.startswith("_") or name == "k-fold":
             continue
         figures = report.figure(name)
         for metric, floor in wanted.items():
@@ -37,7 +37,7 @@ def test_pair_figures_meet_the_floors() -> None:
 def test_cross_validated_figures_judge_every_pair_once_and_meet_the_floors() -> None:
     """Settings chosen on the other folds of whole stories, judged on each fold: the folds split
     the pairs (the shipped settings pooled over them give the full figures back) and the held-out
-    figures meet the same floors."""
+    figures meet their floors."""
     if not (LABELLED / "stories-dev.jsonl").is_file():
         pytest.skip("../shared/corpus/labelled not present: the story gate reads its clusters from there")
     sets = read_story_sets(LABELLED / "dev.jsonl", LABELLED / "stories-dev.jsonl")
@@ -48,7 +48,7 @@ def test_cross_validated_figures_judge_every_pair_once_and_meet_the_floors() -> 
     cv = cross_validate_stories(LABELLED / "dev.jsonl", LABELLED / "stories-dev.jsonl", 5)
     full = evaluate_stories(LABELLED / "dev.jsonl", LABELLED / "stories-dev.jsonl").figure("all")
     assert cv.shipped.counts() == full.counts() and len(cv.chosen) == 5
-    wanted = json.loads(FLOORS.read_text(encoding="utf-8"))["all"]
+    wanted = json.loads(FLOORS.read_text(encoding="utf-8"))["k-fold"]
     for metric, floor in wanted.items():
         assert (getattr(cv.learned, metric) or 0.0) >= floor, (metric, cv.learned)
 
