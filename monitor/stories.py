@@ -7,8 +7,8 @@ says little and "Sophgo" a lot. Two articles within ``window`` days of each othe
 only to the month counts as its middle, give or take 15 days) match by the cosine of their
 IDF-weighted evidence, with at least ``min_shared`` pieces in common, one of them more than an
 everyday name of the field (Nvidia and Singapore alone are no event; a small archive cannot tell
-that from rarity yet). The same text or URL is always one story. A roundup (several headlines in
-one) joins no story by its evidence: only a near copy of itself.
+that from rarity yet). The same text or URL is one story while the index keeps a copy of it. A
+roundup (several headlines in one) joins no story by its evidence: only a near copy of itself.
 
 :class:`StoryIndex` assigns as articles arrive: a new article joins the story its members match
 best *on average*, when that reaches ``threshold``, or starts one. Members within the window are
@@ -51,6 +51,7 @@ class _Seen:
     evidence: Evidence
     story: int
     fuzz: float = 0.0  # days either side of ``when`` the date may mean (a month-only date: ~15)
+    order: int = 0  # the how-manieth article added
 
 
 @dataclass
@@ -61,8 +62,10 @@ class StoryIndex:
     _recent: deque[_Seen] = field(default_factory=deque)
     _df: Counter[str] = field(default_factory=Counter)
     _docs: int = 0
-    _by_print: dict[str, int] = field(default_factory=dict)
-    _by_url: dict[str, int] = field(default_factory=dict)
+    # the same text or URL -> (its story, the newest article kept that has it); forgotten with that article
+    _by_print: dict[str, tuple[int, int]] = field(default_factory=dict)
+    _by_url: dict[str, tuple[int, int]] = field(default_factory=dict)
+    _added: int = 0
     _next: int = 1
 
     def weight(self, piece: str) -> float:
@@ -92,9 +95,9 @@ class StoryIndex:
         window = timedelta(days=self.settings.window)
         story = known_story
         if story is None and found.fingerprint and found.fingerprint in self._by_print:
-            story = self._by_print[found.fingerprint]
+            story = self._by_print[found.fingerprint][0]
         if story is None and found.url and found.url in self._by_url:
-            story = self._by_url[found.url]
+            story = self._by_url[found.url][0]
         if story is None:
             sums: dict[int, float] = {}  # story -> its members' scores, summed
             counted: dict[int, int] = {}  # story -> how many members its average is over
@@ -120,14 +123,17 @@ class StoryIndex:
             story, self._next = self._next, self._next + 1
         else:
             self._next = max(self._next, story + 1)
-        self._recent.append(_Seen(key, when, found, story, fuzz))
+        self._added += 1
+        self._recent.append(_Seen(key, when, found, story, fuzz, self._added))
+        for known, value in ((self._by_print, found.fingerprint), (self._by_url, found.url)):
+            if value:  # the first story of a text or URL stays its story; the newest copy keeps it known
+                known[value] = (known[value][0] if value in known else story, self._added)
         while when is not None and self._recent and self._recent[0].when is not None \
                 and when - self._recent[0].when > 3 * window + timedelta(days=60):
-            self._recent.popleft()
-        if found.fingerprint:
-            self._by_print.setdefault(found.fingerprint, story)
-        if found.url:
-            self._by_url.setdefault(found.url, story)
+            gone = self._recent.popleft()
+            for known, value in ((self._by_print, gone.evidence.fingerprint), (self._by_url, gone.evidence.url)):
+                if value and known.get(value, (0, 0))[1] == gone.order:
+                    del known[value]  # no copy of it is kept any more
         return story
 
     def members(self) -> Mapping[int, int]:

@@ -13,10 +13,20 @@ from .storage import Store, storyrows
 from .stories import StoryIndex, StorySettings
 from .storyevidence import evidence
 
-__all__ = ["StoryRun", "StoryStage", "assign_stories"]
+__all__ = ["StoryRun", "StoryStage", "assign_stories", "story_time"]
 
 BATCH = 500
 SEED_DAYS = 21  # the window, widened for late arrivals
+SKEW = timedelta(days=1)  # a published date this far past the fetch is the feed's error
+
+
+def story_time(row: storyrows.StoryRow) -> datetime:
+    """When an article happened, for its story: published, unless that is after it was fetched
+    (a feed's wrong date: 2099, another time zone's midnight), then fetched. One article dated
+    years ahead would otherwise push every other out of the index's window."""
+    if row.fetched is not None and row.when > row.fetched + SKEW:
+        return row.fetched
+    return row.when
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +52,7 @@ class StoryStage:
         assigned = joined = 0
         while pending := store.run(lambda c: storyrows.unassigned(c, BATCH)):
             stories: dict[int, int] = {}
-            for row in sorted(pending, key=lambda r: (r.when, r.id)):
+            for row in sorted(pending, key=lambda r: (story_time(r), r.id)):
                 stories[row.id] = self._hold(row, None)
                 joined += stories[row.id] != row.id
             store.run(partial(storyrows.assign, stories=stories), write=True)
@@ -52,7 +62,7 @@ class StoryStage:
     def _hold(self, row: storyrows.StoryRow, story: int | None) -> int:
         self._seen = max(self._seen, row.id)
         found = evidence(row.title, row.text, row.url, language=row.language)
-        return self.index.add(row.id, row.when, found, known_story=story, new_story=row.id)
+        return self.index.add(row.id, story_time(row), found, known_story=story, new_story=row.id)
 
 
 def assign_stories(store: Store, now: datetime, settings: StorySettings | None = None) -> StoryRun:

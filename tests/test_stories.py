@@ -160,6 +160,22 @@ def test_the_same_text_twice_is_one_story_whatever_the_date() -> None:
         4, None, evidence("z", "w", url="https://a.example/1"))
 
 
+def test_what_the_index_forgets_it_forgets_whole() -> None:
+    """The index keeps months, not everything: a text whose every copy has left it is forgotten
+    (memory stays bounded in a daemon that runs for a year), while a copy still kept keeps it known."""
+    index = StoryIndex(StorySettings(window=1))
+    body = "A long article body about nothing in particular. " * 10
+    first = index.add(1, DAY, evidence("One", body, url="https://a.example/1"))
+    assert index.add(2, DAY + timedelta(days=50), evidence("Two", body)) == first  # a copy, kept later
+    index.add(3, DAY + timedelta(days=100), evidence("Filler", "Arsenal won against Chelsea."))  # 1 leaves
+    assert 1 not in index.members() and 2 in index.members()
+    assert index.add(4, DAY + timedelta(days=101), evidence("Three", body)) == first  # copy 2 still kept
+    assert index.add(5, DAY + timedelta(days=101), evidence("Four", "x", url="https://a.example/1")) != first
+    index.add(6, DAY + timedelta(days=400), evidence("Filler", "Rain in Stockholm today."))  # all leave
+    assert index.add(7, DAY + timedelta(days=400), evidence("Five", body)) != first
+    assert list(index._by_print.values()) == [(index.members()[7], 7)] and not index._by_url  # only 7's text
+
+
 def test_fetch_places_articles_in_stories_and_export_carries_them(fetched_template, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The digest site through the real CLI: PS, its mirror and the syndicated copy are one story
     (same event, the mirror under another URL), DW and the wire are stories of their own."""
@@ -207,3 +223,29 @@ def test_the_stage_reads_only_what_is_new_and_never_reassigns(tmp_path) -> None:
         assert store.article(copy).story == store.article(zh).story == first  # type: ignore[arg-type]
         assert store.article(other).story == other and store.article(first).story_size == 3  # type: ignore[arg-type]
         assert stage.run(store, DAY + timedelta(days=2)).assigned == 0
+
+
+def test_one_article_dated_years_ahead_does_not_empty_the_index(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A feed's wrong date (2099) counts as the fetch time for stories: the stage's index keeps
+    the articles before it, and the next report of their event still joins their story."""
+    from monitor.models import Article, LanguageResult, TextSource
+    from monitor.storage import Store
+    from monitor.storyrun import StoryStage
+
+    def article(key: str, title: str, text: str, published: datetime, fetched: datetime) -> Article:
+        return Article(key=key, feed_url="https://f.example/feed", feed_name="f", url=f"https://f.example/{key}",
+                       title=title, text=text, text_source=TextSource.PAGE, published=published,
+                       fetched=fetched, language=LanguageResult("en", 1.0, "t"))
+
+    with Store(tmp_path / "m.sqlite3") as store:
+        stage = StoryStage()
+        for i in range(5):
+            store.save_article(article(f"f{i}", f"Filler {i}", f"Markets moved {i} points at Volvo{i}.", DAY, DAY))
+        first = store.save_article(article("a", *EN, DAY, DAY))
+        stage.run(store, DAY)
+        store.save_article(article("bogus", "Football results", "Arsenal won. " * 20,
+                                   datetime(2099, 1, 1, tzinfo=UTC), DAY + timedelta(hours=1)))
+        stage.run(store, DAY + timedelta(hours=1))
+        zh = store.save_article(article("d", *ZH, DAY + timedelta(days=1), DAY + timedelta(days=1)))
+        stage.run(store, DAY + timedelta(days=1))
+        assert store.article(zh).story == first  # type: ignore[arg-type]

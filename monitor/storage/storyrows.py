@@ -24,6 +24,7 @@ class StoryRow:
     when: datetime  # published, else fetched
     story: int | None
     language: str = "und"
+    fetched: datetime | None = None
 
 
 LEAD_CHARS = 2000  # what the story stage reads of a text (it uses the lead only)
@@ -36,7 +37,7 @@ def _rows(conn: sa.Connection, query: sa.Select[tuple[object, ...]]) -> list[Sto
     for r in conn.execute(query.with_only_columns(c.id, c.title, lead, c.url, c.published, c.fetched,
                                                   c.story, c.language)).mappings():
         out.append(StoryRow(int(r["id"]), r["title"], r["text"], r["url"], r["published"] or r["fetched"],
-                            r["story"], r["language"]))
+                            r["story"], r["language"], r["fetched"]))
     return out
 
 
