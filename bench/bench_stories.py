@@ -1,7 +1,8 @@
 """Benchmark: the story stage per article (evidence + joining a story), incremental over N real
-articles (the shared corpus's pages, repeated with new dates), and the dev-set figures.
+articles (the shared corpus's pages, repeated with new dates and a word of their own, so that each
+is compared with the others rather than joined as a copy).
 
-    .venv/bin/python bench/bench_stories.py [--articles 5000]
+    .venv/bin/python bench/bench_stories.py [--articles 5000] [--per-day 144]
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from monitor.storyevidence import evidence  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", type=int, default=5000)
+    ap.add_argument("--per-day", type=int, default=144, help="articles a day (how many the window holds)")
     args = ap.parse_args()
     base = []
     for page in real_pages(300):
@@ -40,14 +42,24 @@ def main() -> None:
     for i in range(args.articles):
         title, text = base[i % len(base)]
         t = time.perf_counter()
-        found = evidence(f"{title} {i}", f"{i} {text}")
+        found = evidence(f"{title} {i}", f"{_word(i)} {text}")  # a word of its own: no copy of another's text
         spent_evidence += time.perf_counter() - t
         t = time.perf_counter()
-        index.add(i, start + timedelta(minutes=10 * i), found)  # ~144 articles a day
+        index.add(i, start + timedelta(days=i / args.per_day), found)
         spent_join += time.perf_counter() - t
     n = args.articles
     print(f"{n} articles: evidence {spent_evidence / n * 1000:.2f} ms, joining {spent_join / n * 1000:.2f} ms "
           f"per article ({len(index.members())} kept in the window)")
+
+
+def _word(i: int) -> str:
+    """A word no other article has (letters only: the text fingerprint reads words)."""
+    out = ""
+    while True:
+        i, r = divmod(i, 26)
+        out += chr(97 + r)
+        if not i:
+            return "zq" + out
 
 
 if __name__ == "__main__":

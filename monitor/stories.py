@@ -1,7 +1,7 @@
 """Stories: articles that report the same event, across outlets and languages, found without a
 translation model; pure and incremental.
 
-Each article's evidence (:mod:`monitor.storyevidence`: codes, names, sums of money, numbers)
+Each article's evidence (:mod:`monitor.storyevidence`: codes, names, terms, money, numbers)
 weighs by how rare it is among the articles seen so far (inverse document frequency), so "China"
 says little and "Sophgo" a lot. Two articles within ``window`` days of each other (a date known
 only to the month counts as its middle, give or take 15 days) match by the cosine of their
@@ -17,7 +17,8 @@ between are left out. So one close member cannot chain two events into one story
 story's latest member pull in what happens weeks after its event (China announcing gallium curbs,
 and Japan's own curbs taking effect three weeks later, both naming gallium), while a follow-up a
 day past the window of a busy story's first hour still joins. Nothing already assigned is
-re-clustered.
+re-clustered. Only stories with a member sharing a specific piece are scored (an inverted index of
+those pieces finds them), so the cost of an article grows with its candidates, not the archive.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class StoryIndex:
     # the same text or URL -> (its story, the newest article kept that has it); forgotten with that article
     _by_print: dict[str, tuple[int, int]] = field(default_factory=dict)
     _by_url: dict[str, tuple[int, int]] = field(default_factory=dict)
+    _by_piece: dict[str, deque[_Seen]] = field(default_factory=dict)  # a specific piece -> who has it, oldest first
+    _members: dict[int, list[_Seen]] = field(default_factory=dict)  # story -> its members kept, oldest first
     _added: int = 0
     _next: int = 1
 
@@ -102,15 +105,18 @@ class StoryIndex:
             sums: dict[int, float] = {}  # story -> its members' scores, summed
             counted: dict[int, int] = {}  # story -> how many members its average is over
             stale, reach = timedelta(days=self.settings.stale), timedelta(days=self.settings.reach)
-            for seen in self._recent:
-                if when is not None and seen.when is not None:
-                    gap = abs(seen.when - when) - timedelta(days=fuzz + seen.fuzz)
-                    if gap > window:
-                        if stale < gap <= reach:  # long before or after: counts as no match
-                            counted[seen.story] = counted.get(seen.story, 0) + 1
-                        continue
-                sums[seen.story] = sums.get(seen.story, 0.0) + self.score(found, seen.evidence)
-                counted[seen.story] = counted.get(seen.story, 0) + 1
+            # only a story with a member sharing a specific piece can score (a pair needs one)
+            candidates = {seen.story for p in found.pieces if specific(p) for seen in self._by_piece.get(p, ())}
+            for candidate in sorted(candidates):
+                for seen in self._members[candidate]:
+                    if when is not None and seen.when is not None:
+                        gap = abs(seen.when - when) - timedelta(days=fuzz + seen.fuzz)
+                        if gap > window:
+                            if stale < gap <= reach:  # long before or after: counts as no match
+                                counted[seen.story] = counted.get(seen.story, 0) + 1
+                            continue
+                    sums[seen.story] = sums.get(seen.story, 0.0) + self.score(found, seen.evidence)
+                    counted[seen.story] = counted.get(seen.story, 0) + 1
             needed = self.settings.threshold if when is not None else self.settings.undated_threshold
             # average link: the story's members must match on average, those long before or after
             # counting as no match (one close member does not chain two events together)
@@ -124,17 +130,37 @@ class StoryIndex:
         else:
             self._next = max(self._next, story + 1)
         self._added += 1
-        self._recent.append(_Seen(key, when, found, story, fuzz, self._added))
+        seen = _Seen(key, when, found, story, fuzz, self._added)
+        self._recent.append(seen)
+        self._members.setdefault(story, []).append(seen)
+        for piece in found.pieces:
+            if specific(piece):
+                self._by_piece.setdefault(piece, deque()).append(seen)
         for known, value in ((self._by_print, found.fingerprint), (self._by_url, found.url)):
             if value:  # the first story of a text or URL stays its story; the newest copy keeps it known
                 known[value] = (known[value][0] if value in known else story, self._added)
         while when is not None and self._recent and self._recent[0].when is not None \
                 and when - self._recent[0].when > 3 * window + timedelta(days=60):
             gone = self._recent.popleft()
+            self._forget(gone)
             for known, value in ((self._by_print, gone.evidence.fingerprint), (self._by_url, gone.evidence.url)):
                 if value and known.get(value, (0, 0))[1] == gone.order:
                     del known[value]  # no copy of it is kept any more
         return story
+
+    def _forget(self, gone: _Seen) -> None:
+        """``gone`` leaves the lists that find candidates (it was the oldest in each: lists grow
+        in the order articles are added, and the oldest added leaves first)."""
+        for piece in gone.evidence.pieces:
+            if specific(piece):
+                holders = self._by_piece[piece]
+                holders.popleft()
+                if not holders:
+                    del self._by_piece[piece]
+        members = self._members[gone.story]
+        members.remove(gone)
+        if not members:
+            del self._members[gone.story]
 
     def members(self) -> Mapping[int, int]:
         """Article key -> story, for the articles still in the window."""

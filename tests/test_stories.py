@@ -174,6 +174,9 @@ def test_what_the_index_forgets_it_forgets_whole() -> None:
     index.add(6, DAY + timedelta(days=400), evidence("Filler", "Rain in Stockholm today."))  # all leave
     assert index.add(7, DAY + timedelta(days=400), evidence("Five", body)) != first
     assert list(index._by_print.values()) == [(index.members()[7], 7)] and not index._by_url  # only 7's text
+    kept = index.members()  # and the lists that find candidates hold the kept articles only
+    assert {s.key for held in index._by_piece.values() for s in held} <= set(kept)
+    assert sorted(s.key for group in index._members.values() for s in group) == sorted(kept)
 
 
 def test_fetch_places_articles_in_stories_and_export_carries_them(fetched_template, tmp_path) -> None:  # type: ignore[no-untyped-def]
