@@ -28,10 +28,13 @@ from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from .storyevidence import Evidence, specific
 
 __all__ = ["StoryIndex", "StorySettings"]
+
+K = TypeVar("K")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,10 @@ class StorySettings:
     stale: float = 8.0  # days: a story's members this far from a new article count as no match in its average
     reach: float = 20.0  # days: members farther still are no part of it (the store seeds the last 21 days)
 
+    def __post_init__(self) -> None:
+        if self.threshold <= 0 or self.undated_threshold <= 0:  # a story must match: a score of 0 never joins
+            raise ValueError("story thresholds must be above 0")
+
 
 @dataclass
 class _Seen:
@@ -53,6 +60,7 @@ class _Seen:
     story: int
     fuzz: float = 0.0  # days either side of ``when`` the date may mean (a month-only date: ~15)
     order: int = 0  # the how-manieth article added
+    trim_at: datetime | None = None  # when it leaves the index counts from: its date, else the next date seen
 
 
 @dataclass
@@ -67,7 +75,7 @@ class StoryIndex:
     _by_print: dict[str, tuple[int, int]] = field(default_factory=dict)
     _by_url: dict[str, tuple[int, int]] = field(default_factory=dict)
     _by_piece: dict[str, deque[_Seen]] = field(default_factory=dict)  # a specific piece -> who has it, oldest first
-    _members: dict[int, list[_Seen]] = field(default_factory=dict)  # story -> its members kept, oldest first
+    _members: dict[int, deque[_Seen]] = field(default_factory=dict)  # story -> its members kept, oldest first
     _added: int = 0
     _next: int = 1
 
@@ -106,8 +114,7 @@ class StoryIndex:
             counted: dict[int, int] = {}  # story -> how many members its average is over
             stale, reach = timedelta(days=self.settings.stale), timedelta(days=self.settings.reach)
             # only a story with a member sharing a specific piece can score (a pair needs one)
-            candidates = {seen.story for p in found.pieces if specific(p) for seen in self._by_piece.get(p, ())}
-            for candidate in sorted(candidates):
+            for candidate in sorted(self._candidates(found)):
                 for seen in self._members[candidate]:
                     if when is not None and seen.when is not None:
                         gap = abs(seen.when - when) - timedelta(days=fuzz + seen.fuzz)
@@ -130,17 +137,21 @@ class StoryIndex:
         else:
             self._next = max(self._next, story + 1)
         self._added += 1
-        seen = _Seen(key, when, found, story, fuzz, self._added)
+        seen = _Seen(key, when, found, story, fuzz, self._added, when)
         self._recent.append(seen)
-        self._members.setdefault(story, []).append(seen)
+        self._members.setdefault(story, deque()).append(seen)
         for piece in found.pieces:
             if specific(piece):
                 self._by_piece.setdefault(piece, deque()).append(seen)
         for known, value in ((self._by_print, found.fingerprint), (self._by_url, found.url)):
             if value:  # the first story of a text or URL stays its story; the newest copy keeps it known
                 known[value] = (known[value][0] if value in known else story, self._added)
-        while when is not None and self._recent and self._recent[0].when is not None \
-                and when - self._recent[0].when > 3 * window + timedelta(days=60):
+        while when is not None and self._recent:
+            head = self._recent[0]
+            if head.trim_at is None:  # undated: it leaves as long after the next date seen
+                head.trim_at = when
+            if when - head.trim_at <= 3 * window + timedelta(days=60):
+                break
             gone = self._recent.popleft()
             self._forget(gone)
             for known, value in ((self._by_print, gone.evidence.fingerprint), (self._by_url, gone.evidence.url)):
@@ -148,20 +159,27 @@ class StoryIndex:
                     del known[value]  # no copy of it is kept any more
         return story
 
+    def _candidates(self, found: Evidence) -> set[int]:
+        """The stories with a member kept that shares a specific piece with ``found``: no other
+        can score (a pair needs one such piece), so no other is looked at."""
+        return {seen.story for p in found.pieces if specific(p) for seen in self._by_piece.get(p, ())}
+
     def _forget(self, gone: _Seen) -> None:
-        """``gone`` leaves the lists that find candidates (it was the oldest in each: lists grow
-        in the order articles are added, and the oldest added leaves first)."""
+        """``gone`` leaves the lists that find candidates and members. It is the oldest in each:
+        they grow in the order articles are added, and the oldest added leaves first."""
         for piece in gone.evidence.pieces:
             if specific(piece):
-                holders = self._by_piece[piece]
-                holders.popleft()
-                if not holders:
-                    del self._by_piece[piece]
-        members = self._members[gone.story]
-        members.remove(gone)
-        if not members:
-            del self._members[gone.story]
+                _leave(self._by_piece, piece, gone)
+        _leave(self._members, gone.story, gone)
 
     def members(self) -> Mapping[int, int]:
         """Article key -> story, for the articles still in the window."""
         return {s.key: s.story for s in self._recent}
+
+
+def _leave(held: dict[K, deque[_Seen]], name: K, gone: _Seen) -> None:
+    queue = held[name]
+    if queue.popleft() is not gone:  # cannot happen while the lists grow and shrink in one order
+        raise RuntimeError(f"story index out of order at article {gone.key}")
+    if not queue:
+        del held[name]

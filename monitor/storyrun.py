@@ -47,8 +47,9 @@ class StoryStage:
     def run(self, store: Store, now: datetime) -> StoryRun:
         """Give every article without a story its story."""
         since = now - timedelta(days=SEED_DAYS)
-        for row in store.run(lambda c: storyrows.seeds(c, since, self._seen)):
-            self._hold(row, row.story)
+        seeds = store.run(lambda c: storyrows.seeds(c, since, self._seen))
+        for row in sorted((r for r in seeds if story_time(r) >= since), key=lambda r: (story_time(r), r.id)):
+            self._hold(row, row.story)  # (a feed's wrong date in the future is no reason to seed it forever)
         assigned = joined = 0
         while pending := store.run(lambda c: storyrows.unassigned(c, BATCH)):
             stories: dict[int, int] = {}

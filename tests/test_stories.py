@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from monitor.stories import StoryIndex, StorySettings
 from monitor.storyevidence import LEAD_CHARS, Evidence, evidence, is_roundup, specific
@@ -252,3 +255,50 @@ def test_one_article_dated_years_ahead_does_not_empty_the_index(tmp_path) -> Non
         zh = store.save_article(article("d", *ZH, DAY + timedelta(days=1), DAY + timedelta(days=1)))
         stage.run(store, DAY + timedelta(days=1))
         assert store.article(zh).story == first  # type: ignore[arg-type]
+
+
+class _FullScan(StoryIndex):
+    """The index scoring every story it keeps: what the inverted index must agree with."""
+
+    def _candidates(self, found: Evidence) -> set[int]:
+        return set(self._members)
+
+
+def test_the_inverted_index_assigns_as_a_full_scan_would() -> None:
+    """Random streams (undated articles, dates going back and jumping months, month-only dates,
+    known and colliding story ids, repeated texts and URLs, roundups, everyday names): the
+    candidates the inverted index finds give the same story as scoring every story kept."""
+    vocabulary = [f"name:x{i}" for i in range(12)] + ["name:nvidia", "name:huawei", "code:H20", "num:10"]
+    for seed in range(40):
+        rng = random.Random(seed)
+        settings = StorySettings(window=rng.choice([1.0, 4.0]), threshold=rng.choice([0.1, 0.3]),
+                                 min_shared=rng.choice([1, 2]))
+        fast, full = StoryIndex(settings), _FullScan(settings)
+        t = DAY
+        for i in range(250):
+            t += timedelta(days=rng.choice([0, 0.3, 1, 2, 5, 30, -10]))
+            when = None if rng.random() < 0.05 else t
+            found = Evidence(frozenset(rng.sample(vocabulary, rng.randint(0, 5))),
+                             rng.choice(["", "", "print-1", f"print-{i}"]), rng.choice([None, None, "https://a/1"]),
+                             rng.random() < 0.05)
+            known = rng.choice([None] * 8 + [rng.randint(1, 50)])
+            new = rng.choice([None, None, i + 1000, rng.randint(1, 50)])
+            fuzz = rng.choice([0.0, 0.0, 15.0])
+            assert fast.add(i, when, found, known, fuzz, new) == full.add(i, when, found, known, fuzz, new), (seed, i)
+        kept = fast.members()
+        with_specific = {s.key for s in fast._recent if any(specific(p) for p in s.evidence.pieces)}
+        assert {s.key for held in fast._by_piece.values() for s in held} == with_specific
+        assert sorted(s.key for group in fast._members.values() for s in group) == sorted(kept)
+
+
+def test_an_undated_article_does_not_stop_the_index_from_forgetting() -> None:
+    index = StoryIndex()
+    index.add(1, None, evidence("Undated", "Sophgo and Bitmain said nothing."))
+    for day in range(0, 200, 10):
+        index.add(100 + day, DAY + timedelta(days=day), evidence(f"Filler {day}", f"Volvo{day} rose."))
+    assert 1 not in index.members() and 100 not in index.members() and 290 in index.members()
+
+
+def test_a_story_threshold_of_zero_is_refused() -> None:
+    with pytest.raises(ValueError, match="above 0"):
+        StorySettings(threshold=0.0)
