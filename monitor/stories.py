@@ -110,24 +110,21 @@ class StoryIndex:
         if story is None and found.url and found.url in self._by_url:
             story = self._by_url[found.url][0]
         if story is None:
-            sums: dict[int, float] = {}  # story -> its members' scores, summed
-            counted: dict[int, int] = {}  # story -> how many members its average is over
             stale, reach = timedelta(days=self.settings.stale), timedelta(days=self.settings.reach)
+            fits: list[tuple[float, int]] = []  # (the average of a story's members' scores, the story)
             # only a story with a member sharing a specific piece can score (a pair needs one)
-            for candidate in sorted(self._candidates(found)):
+            for candidate in self._candidates(found):
+                total, over, near = 0.0, 0, False
                 for seen in self._members[candidate]:
                     if when is not None and seen.when is not None:
                         gap = abs(seen.when - when) - timedelta(days=fuzz + seen.fuzz)
                         if gap > window:
-                            if stale < gap <= reach:  # long before or after: counts as no match
-                                counted[seen.story] = counted.get(seen.story, 0) + 1
+                            over += stale < gap <= reach  # long before or after: counts as no match
                             continue
-                    sums[seen.story] = sums.get(seen.story, 0.0) + self.score(found, seen.evidence)
-                    counted[seen.story] = counted.get(seen.story, 0) + 1
+                    total, over, near = total + self.score(found, seen.evidence), over + 1, True
+                if near:  # average link: one close member does not chain two events together
+                    fits.append((total / over, candidate))
             needed = self.settings.threshold if when is not None else self.settings.undated_threshold
-            # average link: the story's members must match on average, those long before or after
-            # counting as no match (one close member does not chain two events together)
-            fits = [(total / counted[k], k) for k, total in sums.items()]
             if fits and max(fits)[0] >= needed:
                 story = max(fits)[1]
         if story is None and new_story is not None:
