@@ -7,7 +7,7 @@ Relative paths resolve against the folder of the configuration file.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import time as dtime
 from datetime import timedelta
@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from . import watchrules as wl
+from .errors import ConfigError
 from .settings import DigestSettings, FeedConfig, FetchSettings, JobSettings, SmtpSettings, TranslationSettings
 from .yamlnodes import NodeReader
 
@@ -80,13 +81,39 @@ class Config:
         return tuple(f for f in self.feeds if f.enabled)
 
 
-def file_stamp(path: Path) -> tuple[int, int] | None:
+def _file_stamp(path: Path) -> tuple[int, int] | None:
     """What tells that the config file changed (modification time and size); None when it is gone."""
     try:
         st = path.stat()
     except OSError:
         return None
     return st.st_mtime_ns, st.st_size
+
+
+class ConfigWatch:
+    """A config file that may be edited while monitor runs (the daemon, the schedulers, the
+    workers, the web interface each hold one). :meth:`changed` reads it again once its
+    modification time or size changed; an edit that does not load comes back as its error, for
+    the caller to log while it keeps the config it has, and is not read again until the next edit."""
+
+    def __init__(self, path: Path, load: Callable[[Path], Config] | None = None) -> None:
+        self.path = path
+        self._load = load or load_config
+        self._stamp = _file_stamp(path)
+
+    def changed(self) -> Config | ConfigError | None:
+        """The config as the file now says, when the file changed since it was last read; None when not."""
+        if _file_stamp(self.path) == self._stamp:
+            return None
+        return self.read()
+
+    def read(self) -> Config | ConfigError:
+        """The config as the file now says, read whether or not it changed (SIGHUP)."""
+        self._stamp = _file_stamp(self.path)
+        try:
+            return self._load(self.path)
+        except ConfigError as exc:
+            return exc
 
 
 def parse_duration(text: str) -> timedelta | None:

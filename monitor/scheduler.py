@@ -32,7 +32,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .config import Config, file_stamp, load_config
+from .config import Config, ConfigWatch, load_config
 from .delivery import Sender, deliver_digest
 from .errors import ConfigError, MonitorError
 from .feedstate import feed_due
@@ -135,7 +135,6 @@ class Daemon:
         self.scheduler = scheduler or AsyncIOScheduler(timezone="UTC")
         self._make_pipeline = make_pipeline
         self._make_mailer = make_mailer
-        self._load = load
         self._stop_grace = stop_grace
         self._after_feed = after_feed
         self._before_digest = before_digest
@@ -147,7 +146,7 @@ class Daemon:
         self._digest_tasks: set[asyncio.Task[Any]] = set()
         self._digest_failures = 0
         self._digest_lock = asyncio.Lock()
-        self._config_stamp = file_stamp(config.path)
+        self._watch = ConfigWatch(config.path, load)
         self.started_at = clock()
 
     # -- jobs ----------------------------------------------------------------------------
@@ -289,19 +288,18 @@ class Daemon:
 
     async def check_config(self) -> None:
         """Reload when the config file's modification time or size changed."""
-        stamp = file_stamp(self.config.path)
-        if stamp != self._config_stamp:
-            self._config_stamp = stamp
-            self.reload(f"{self.config.path} changed")
+        found = self._watch.changed()
+        if found is not None:
+            self._apply(found, f"{self.config.path} changed")
 
     def reload(self, reason: str) -> bool:
         """Load the config again and apply it; an invalid file is logged (file:line) and the
         running config is kept."""
-        self._config_stamp = file_stamp(self.config.path)
-        try:
-            new = self._load(self.config.path)
-        except ConfigError as exc:
-            log.error("%s: not reloaded, the previous configuration keeps running: %s", reason, exc)
+        return self._apply(self._watch.read(), reason)
+
+    def _apply(self, new: Config | ConfigError, reason: str) -> bool:
+        if isinstance(new, ConfigError):
+            log.error("%s: not reloaded, the previous configuration keeps running: %s", reason, new)
             return False
         old = self.config
         for name in ("database", "data_dir", "fetch", "allow_private_networks", "translation"):

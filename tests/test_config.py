@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_config, parse_duration
+from monitor.config import Config, ConfigWatch, load_config, parse_duration
 from monitor.errors import ConfigError
 
 GOOD = """\
@@ -34,6 +34,23 @@ def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "feeds.yaml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_a_watched_config_is_read_again_only_after_an_edit(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD)
+    watch = ConfigWatch(path)
+    assert watch.changed() is None  # read when the watch began
+    path.write_text(GOOD.replace("interval: 30m", "interval: 45m"), encoding="utf-8")
+    edited = watch.changed()
+    assert isinstance(edited, Config) and edited.feeds[0].interval == timedelta(minutes=45)
+    assert watch.changed() is None
+    path.write_text(GOOD.replace("interval: 30m", "interval: soon"), encoding="utf-8")
+    broken = watch.changed()
+    assert isinstance(broken, ConfigError) and f"{path}:6" in str(broken)  # the file and line of the mistake
+    assert watch.changed() is None  # a broken edit is reported once, not on every look
+    assert isinstance(watch.read(), ConfigError)  # read on demand (SIGHUP) whatever the stamp
+    path.unlink()
+    assert isinstance(watch.changed(), ConfigError)  # a file gone is an error, not the old config
 
 
 def test_good_config_resolves_paths_against_its_folder(tmp_path: Path) -> None:

@@ -6,7 +6,9 @@ worker` as real processes against the loopback site, a real SMTP server.
   and the article is stored once;
 - the per-host limit holds across workers together (per_host: 1, two workers, page requests to
   the host never overlap);
-- `monitor jobs` lists a job that failed, with its error.
+- `monitor jobs` lists a job that failed, with its error;
+- an edit of feeds.yaml that does not load is reported once (file:line) and the old config runs on;
+  the next good edit reaches the scheduler and the workers.
 """
 
 from __future__ import annotations
@@ -281,6 +283,32 @@ def test_scheduler_and_worker_go_on_after_a_postgresql_restart(
     config.write_text(config.read_text(encoding="utf-8") + slow, encoding="utf-8")
     _wait("the new feed's two articles", lambda: _count(url) == 5, logs=logs)
     assert procs.stop_all() == {"scheduler": 0, "worker": 0}, logs()
+
+
+def test_an_edit_that_does_not_load_keeps_the_old_config_and_the_next_good_edit_applies(
+    postgres: PostgresServer, server: TestServer, procs: Processes, tmp_path: Path
+) -> None:
+    seed_site(server)
+    url = postgres.create_database("edit_jobs")
+    first, *others = _seed_feeds(server).splitlines(keepends=True)
+    config = _config(tmp_path, url, first)
+    procs.start("scheduler", config, "schedule")
+    procs.start("worker", config, "worker", "--concurrency", "2")
+    logs = lambda: procs.log("scheduler")[-3000:] + procs.log("worker")[-3000:]  # noqa: E731
+    _wait("the first feed's article", lambda: _count(url) == 1, logs=logs)
+    good = config.read_text(encoding="utf-8")
+    config.write_text(good + "".join(others).replace("url:", "interval: soon, url:", 1), encoding="utf-8")
+    _wait("the broken edit reported", lambda: "config not reloaded" in procs.log("scheduler"), logs=logs)
+    time.sleep(2)  # four more ticks: the broken file is not read, nor reported, again
+    broken_line = len(good.splitlines()) + 1
+    reports = [line for line in procs.log("scheduler").splitlines() if "config not reloaded" in line]
+    assert len(reports) == 1 and f"{config}:{broken_line}" in reports[0], logs()
+    assert _count(url) == 1  # the old config ran on: no feed of the broken edit was polled
+    config.write_text(good + "".join(others), encoding="utf-8")
+    _wait("the two added feeds' articles", lambda: _count(url) == 3, logs=logs)  # the worker read it too
+    assert "config reloaded: 3 enabled feed(s)" in procs.log("scheduler"), logs()
+    assert procs.stop_all() == {"scheduler": 0, "worker": 0}, logs()
+    assert "Traceback" not in logs(), logs()
 
 
 def test_a_stalled_job_whose_twin_already_waits_is_failed_not_retried(

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..config import Config, file_stamp
+from ..config import Config, ConfigWatch
 from ..delivery import Sender, deliver_digest
 from ..errors import ConfigError, MonitorError
 from ..models import FeedEntry
@@ -40,27 +40,26 @@ class Runtime:
     started_at: datetime
     load: Callable[[Path], Config] | None = None  # re-reads the config file when it changed
     make_pipeline: Callable[[Config], Pipeline] | None = None  # the pipeline for a re-read config
-    _stamp: tuple[int, int] | None = field(default=None, init=False)
+    _watch: ConfigWatch | None = field(default=None, init=False)
     _translator: tuple[Store, Translator] | None = field(default=None, init=False)
     _notice: DailyNotice | None = field(default=None, init=False)
     _stories: StoryStage = field(default_factory=StoryStage, init=False)  # its index lives with the worker
+
+    def __post_init__(self) -> None:
+        if self.load is not None:  # the config was read just now: edits from here on count
+            self._watch = ConfigWatch(self.config.path, self.load)
 
     def refresh(self) -> None:
         """Read the config file again when it changed since this worker read it (the schedulers do
         so every tick): new feeds, watchlists, fetch settings and digest recipients take effect in
         the next job. An invalid edit is logged and the config in use stays."""
-        if self.load is None or self.make_pipeline is None:
+        if self._watch is None or self.make_pipeline is None:
             return
-        stamp = file_stamp(self.config.path)
-        if self._stamp is None:
-            self._stamp = stamp
-        if stamp == self._stamp:
+        config = self._watch.changed()
+        if isinstance(config, ConfigError):
+            log.error("config not reloaded, the old one stays in use: %s", config)
             return
-        self._stamp = stamp
-        try:
-            config = self.load(self.config.path)
-        except ConfigError as exc:
-            log.error("config not reloaded, the old one stays in use: %s", exc)
+        if config is None:
             return
         self.config, self.pipeline = config, self.make_pipeline(config)
         log.info("config reloaded: %d enabled feed(s)", len(config.enabled_feeds))

@@ -20,7 +20,7 @@ from pathlib import Path
 import procrastinate
 from procrastinate.exceptions import ProcrastinateException
 
-from ..config import Config, file_stamp
+from ..config import Config, ConfigWatch
 from ..errors import ConfigError, MonitorError
 from ..feedstate import feed_due
 from ..scheduler import digest_due
@@ -48,24 +48,19 @@ class JobScheduler:
         self.store = store
         self.app = app
         self.clock = clock
-        self._load = load
-        self._stamp = file_stamp(config.path)
+        self._watch = ConfigWatch(config.path, load)
         self._deferred: dict[str, datetime] = {}  # feed URL -> when its poll was last deferred
         self._digest_deferred: datetime | None = None
         self._translate_deferred: datetime | None = None
         self.started_at = clock()
 
     def _reload_if_changed(self) -> None:
-        stamp = file_stamp(self.config.path)
-        if stamp == self._stamp:
-            return
-        self._stamp = stamp
-        try:
-            self.config = self._load(self.config.path)
-        except ConfigError as exc:
-            log.error("config not reloaded, the old one stays in use: %s", exc)
-            return
-        log.info("config reloaded: %d enabled feed(s)", len(self.config.enabled_feeds))
+        config = self._watch.changed()
+        if isinstance(config, ConfigError):
+            log.error("config not reloaded, the old one stays in use: %s", config)
+        elif config is not None:
+            self.config = config
+            log.info("config reloaded: %d enabled feed(s)", len(config.enabled_feeds))
 
     async def tick(self) -> Tick:
         self._reload_if_changed()

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..config import Config, file_stamp, load_config
+from ..config import Config, ConfigWatch
 from ..delivery import plan_digest
 from ..errors import ConfigError, MonitorError, StorageError
 from ..export import write_atom
@@ -72,18 +72,16 @@ class _Live:
 
     def __init__(self, config: Config) -> None:
         self._config = config
-        self._stamp = file_stamp(config.path)
+        self._watch = ConfigWatch(config.path)
         self._lock = threading.Lock()
 
     def get(self) -> Config:
         with self._lock:
-            stamp = file_stamp(self._config.path)
-            if stamp != self._stamp:
-                self._stamp = stamp
-                try:
-                    self._config = load_config(self._config.path)
-                except ConfigError as exc:
-                    log.error("feeds.yaml not reloaded, the previous configuration is shown: %s", exc)
+            found = self._watch.changed()
+            if isinstance(found, ConfigError):
+                log.error("feeds.yaml not reloaded, the previous configuration is shown: %s", found)
+            elif found is not None:
+                self._config = found
             return self._config
 
     def names(self) -> dict[str, str]:
