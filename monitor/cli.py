@@ -453,11 +453,11 @@ def serve(ctx: Context, host: str, port: int, read_only: bool) -> None:
 
 def _register() -> None:
     """The command groups kept in their own modules (each imports ``Context`` and ``pass_ctx`` from here)."""
-    from .cli_archive import eval_command, eval_stories, export, search
+    from .cli_archive import copy_db, eval_command, eval_stories, export, search
     from .cli_feeds import COMMANDS
     from .cli_models import models
 
-    for command in (models, export, eval_command, eval_stories, search):
+    for command in (models, export, eval_command, eval_stories, search, copy_db):
         main.add_command(command)
     for command in COMMANDS:
         feeds.add_command(command)

@@ -1,4 +1,4 @@
-"""The commands that read the archive: `monitor search`, `monitor export`, `monitor eval`.
+"""The commands that read the archive: `monitor search`, `monitor export`, `monitor eval`, `monitor copy-db`.
 Registered by ``cli``."""
 
 from __future__ import annotations
@@ -199,3 +199,24 @@ def eval_stories(labelled: Path, stories: Path, folds: int | None) -> None:
 
         click.echo("")
         click.echo(format_story_cross_validation(cross_validate_stories(labelled, stories, folds)), nl=False)
+
+
+@click.command("copy-db")
+@click.argument("target")
+@pass_ctx
+def copy_db(ctx: Context, target: str) -> None:
+    """Copy this config's database into TARGET: a postgresql:// URL (when one machine is outgrown)
+    or a SQLite file. Articles keep their ids, with their feeds, matches, hits and stories; feeds'
+    states, the translation cache and the digests sent come along. Interrupted, run it again: it goes
+    on, copying nothing twice. TARGET must be empty or a copy of this database begun earlier. Then
+    point `database:` in feeds.yaml at TARGET. TARGET's password: in its URL, or ~/.pgpass."""
+    from .app import open_store
+    from .storage import Store
+    from .storage.copying import copy_database
+    from .storage.engine import redacted
+
+    with open_store(ctx.config) as source, Store(target) as into:
+        report = copy_database(source, into, progress=lambda n: click.echo(f"{n} article(s) done", err=True))
+    added = ", ".join(f"{n} {table}" for table, n in report.copied.items())
+    click.echo(f"copied into {redacted(target)}: {added}" + (f"; {report.kept} article(s) were there already"
+                                                              if report.kept else ""))

@@ -3,7 +3,7 @@
 ``schema`` (the tables) · ``migrate`` (Alembic, and adopting pre-Alembic SQLite files) ·
 ``engine`` (connecting, transactions, what to retry) · ``sqlitefile`` (opening a SQLite file and
 diagnosing it) · ``store`` (the queries) · ``records`` (what they return) · ``search`` (full-text
-search, the same on both).
+search, the same on both) · ``copying`` (one database copied into another).
 """
 
 from .records import DigestRecord, FeedRow, StoredArticle

@@ -12,10 +12,12 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 
@@ -23,6 +25,11 @@ from ..errors import StorageError
 from . import sqlitefile
 
 POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+
+
+def insert(dialect: str, table: sa.Table) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def is_postgres(database: str) -> bool:

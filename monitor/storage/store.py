@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import StorageError
 from ..models import Article, FeedState, Hit, TranslationState, WatchlistMatch
@@ -196,8 +195,7 @@ class Store:
             yield conn
 
     def _insert(self, table: sa.Table) -> Any:
-        """The dialect's INSERT, which knows ON CONFLICT."""
-        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+        return engine.insert(self.dialect, table)
 
     # -- feeds ----------------------------------------------------------------
 
