@@ -207,14 +207,18 @@ def eval_stories(labelled: Path, stories: Path, folds: int | None) -> None:
 def copy_db(ctx: Context, target: str) -> None:
     """Copy this config's database into TARGET: a postgresql:// URL (when one machine is outgrown)
     or a SQLite file. Articles keep their ids, with their feeds, matches, hits and stories; feeds'
-    states, the translation cache and the digests sent come along. Interrupted, run it again: it goes
-    on, copying nothing twice. TARGET must be empty or a copy of this database begun earlier. Then
-    point `database:` in feeds.yaml at TARGET. TARGET's password: in its URL, or ~/.pgpass."""
+    states, the translation cache and the digests sent come along. Interrupted, run it again (before
+    monitor runs on TARGET): it goes on, copying nothing twice. TARGET must be empty or a copy of this
+    database begun earlier. Then point `database:` in feeds.yaml at TARGET. TARGET's password: in its
+    URL, or ~/.pgpass."""
     from .app import open_store
     from .storage import Store
     from .storage.copying import copy_database
-    from .storage.engine import redacted
+    from .storage.engine import is_postgres, redacted
 
+    if "://" in target and not is_postgres(target):
+        raise click.BadParameter(f"{target.split('://')[0]}:// is no database monitor knows: give a postgresql:// "
+                                 "URL or a SQLite file's path", param_hint="TARGET")
     with open_store(ctx.config) as source, Store(target) as into:
         report = copy_database(source, into, progress=lambda n: click.echo(f"{n} article(s) done", err=True))
     added = ", ".join(f"{n} {table}" for table, n in report.copied.items())

@@ -68,7 +68,7 @@ def test_copy_into_postgresql_is_the_same_archive_and_a_working_one(
     target = postgres.create_database("copy_target")
     done = monitor(archive, "copy-db", target)
     assert done.returncode == 0, done.stderr
-    assert "3 articles" in done.stdout and "1 digests" in done.stdout and "7 translation_cache" in done.stdout
+    assert ": 3 feeds, 3 articles," in done.stdout and ", 7 translation_cache, 1 digests" in done.stdout
     assert "3 article(s) done" in done.stderr
     before = _snapshot(source)
     assert _snapshot(target) == before  # every article (ids, matches, hits, stories), feed state, digest, cache
@@ -78,7 +78,8 @@ def test_copy_into_postgresql_is_the_same_archive_and_a_working_one(
         found = [r.id for r in store.search("出口管制")]
     assert found and found == [r.id for r in Store(source, read_only=True).search("出口管制")]
     again = monitor(archive, "copy-db", target)  # nothing new: nothing copied, all kept
-    assert again.returncode == 0 and "0 articles" in again.stdout and "3 article(s) were there already" in again.stdout
+    assert again.returncode == 0 and ": 0 feeds, 0 articles," in again.stdout
+    assert "3 article(s) were there already" in again.stdout
     assert _snapshot(target) == before
     # the copy is what monitor now runs on: a fetch pointed at it finds nothing new (the feeds' states
     # and the entries came along), and a new article gets an id past the copied ones
@@ -106,7 +107,7 @@ def test_a_copy_cut_off_goes_on_without_copying_twice(archive: Path, postgres: P
         assert store.count_articles() == 1
     done = monitor(archive, "copy-db", target)
     assert done.returncode == 0, done.stderr
-    assert "2 articles" in done.stdout and "1 article(s) were there already" in done.stdout
+    assert ", 2 articles," in done.stdout and "1 article(s) were there already" in done.stdout
     assert _snapshot(target) == _snapshot(source)
 
 
@@ -136,3 +137,6 @@ def test_copy_into_a_new_sqlite_file_keeps_search_working(archive: Path, tmp_pat
         assert store.search("出口管制")
     same = monitor(archive, "copy-db", str(archive.parent / "data" / "monitor.sqlite3"))
     assert same.returncode == 1 and "same database" in same.stderr
+    typo = monitor(archive, "copy-db", "postgresq://monitor:secret@db.example.org/monitor")
+    assert typo.returncode == 2 and "postgresq:// is no database" in typo.stderr and "secret" not in typo.stderr
+    assert not (REPO / "postgresq:").exists()

@@ -2,17 +2,18 @@
 outgrown (or a PostgreSQL database into a file, for a laptop).
 
 Every article keeps its id (its story, its digest marks and the web's links name it), with its
-feeds, matches and hits, in one target transaction per batch of articles; feeds' states, the
-translation cache and the digests sent come along. A copy cut off (a crash, Ctrl-C, a database
+feeds, matches and hits, in one target transaction per batch of articles; feeds' states (first),
+the translation cache and the digests sent come along. A copy cut off (a crash, Ctrl-C, a database
 restart) is run again and goes on: what the target holds already is left as it is and nothing is
 copied twice. Only an empty target, or one that a copy from the same source began, is accepted:
 an article id the target holds for another article would be a different article under the same
-id. Procrastinate's job tables and the hosts' request turns are not copied: they describe the
-running deployment, not the archive. On PostgreSQL the id sequences are moved past the copied ids.
+id. Procrastinate's job tables, the jobs' errors and the hosts' request turns are not copied: they
+describe the running deployment, not the archive. On PostgreSQL the id sequences are moved past the copied ids.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -22,15 +23,14 @@ import sqlalchemy as sa
 
 from ..errors import StorageError
 from . import engine
-from .schema import article_feeds, articles, digests, feeds, hits, job_errors, matches, translation_cache
+from .schema import article_feeds, articles, digests, feeds, hits, matches, translation_cache
 from .store import Store
 
 __all__ = ["BATCH", "CopyReport", "copy_database"]
 
 BATCH = 500  # articles (or other rows) per target transaction
 _CHILDREN = (article_feeds, matches, hits)  # an article's rows elsewhere, copied with it
-_KEYED = (feeds, translation_cache, digests, job_errors)  # copied by their primary key, in its order
-_SEQUENCES = (articles, digests, job_errors)  # integer ids a PostgreSQL sequence hands out
+_SEQUENCES = (articles, digests)  # integer ids a PostgreSQL sequence hands out
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +43,14 @@ def copy_database(source: Store, target: Store, *, batch: int = BATCH,
                   progress: Callable[[int], None] | None = None) -> CopyReport:
     """Copy ``source``'s archive into ``target`` (both open for writing, so both are at this
     monitor's schema). ``progress`` is told the number of articles done after each batch."""
-    if source.where == target.where:
+    if _same(source, target):
         raise StorageError(f"{source.where}: source and target are the same database")
     for table, column in ((articles, articles.c.key), (digests, digests.c.sent_at)):
         _check_target(source, target, table, column, batch)
-    copied = dict.fromkeys([t.name for t in (feeds, articles, *_CHILDREN, translation_cache, digests, job_errors)], 0)
+    copied = dict.fromkeys([t.name for t in (feeds, articles, *_CHILDREN, translation_cache, digests)], 0)
+    # feeds' states first: a state older than the articles copied costs a refetch (deduplicated by key),
+    # a newer one would skip entries whose articles the target lacks
+    copied[feeds.name] = _copy_keyed(source, target, feeds, batch)
     kept, after = 0, None
     while rows := source.run(partial(_page, table=articles, after=after, limit=batch)):
         after = rows[-1]["id"]
@@ -57,13 +60,24 @@ def copy_database(source: Store, target: Store, *, batch: int = BATCH,
         for name, n in added.items():
             copied[name] += n
         kept += len(rows) - added[articles.name]
+        if target.dialect == "postgresql":  # a target used before a cut-off copy goes on hands out fresh ids
+            target.run(_move_sequences, write=True)
         if progress is not None:
             progress(kept + copied[articles.name])
-    for table in _KEYED:
+    for table in (translation_cache, digests):
         copied[table.name] += _copy_keyed(source, target, table, batch)
     if target.dialect == "postgresql":
         target.run(_move_sequences, write=True)
     return CopyReport(copied, kept)
+
+
+def _same(source: Store, target: Store) -> bool:
+    if source.dialect == target.dialect == "sqlite":
+        try:
+            return os.path.samefile(source.path, target.path)
+        except OSError:
+            return False
+    return source.where == target.where
 
 
 def _page(conn: sa.Connection, table: sa.Table, after: Any, limit: int,
