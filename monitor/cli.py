@@ -94,8 +94,8 @@ def fetch(ctx: Context) -> None:
                     summary = await app.pipeline().run_pass(feeds, on_feed_done=done)
             from .storyrun import assign_stories
 
+            translated = app.translate() if config.translation.enabled else None  # English titles join stories
             stories = assign_stories(app.store, app.clock())
-            translated = app.translate() if config.translation.enabled else None
             return summary, stories, translated
 
     summary, stories, translated = asyncio.run(run())
@@ -331,19 +331,25 @@ def run_command(ctx: Context, config_path: Path | None) -> None:
         background = build_background_translator(config, system_clock)
         try:
             async with open_app(config) as app:
-                from .storyrun import StoryStage
+                from .storyrun import StoryStage, translation_wait
 
                 stories = StoryStage()  # its index lives with the daemon: each run reads only what is new
 
+                def place() -> None:  # those waiting for their translation wait (storyrun.TRANSLATION_WAIT)
+                    stories.run(app.store, app.clock(), translation_wait(app.config.translation))
+
+                background.then(place)  # once translated, they join their stories
+
                 async def after_feed(outcome: FeedOutcome) -> None:
                     if outcome.new_articles:
-                        stories.run(app.store, app.clock())  # new articles join their stories at once
+                        place()  # new articles join their stories at once
                     if app.config.translation.enabled and outcome.new_articles:
                         background.request()  # in the background: the feed's next poll does not wait
 
                 async def before_digest() -> None:
                     if app.config.translation.enabled:
                         await background.run()  # the digest shows English titles
+                    place()
 
                 daemon = Daemon(config, store=app.store, clock=app.clock,
                                 make_pipeline=lambda c: dataclasses.replace(app, config=c).pipeline(),

@@ -125,15 +125,16 @@ def name_table() -> tuple[tuple[str, str], ...]:
 
 
 def evidence(title: str, text: str, url: str | None = None, names: Iterable[tuple[str, str]] | None = None,
-             lead: int = LEAD_CHARS, language: str = "und") -> Evidence:
+             lead: int = LEAD_CHARS, language: str = "und", english: tuple[str, str] | None = None) -> Evidence:
     """The identifying details of one article (title and lead; Chinese folded to simplified).
-    ``language`` (the detected one) turns on Swedish genitives and compounds for ``sv``."""
+    ``language`` (the detected one) turns on Swedish genitives and compounds for ``sv``.
+    ``english`` is the article's English translation (title, text), where one exists: its pieces
+    join the original's (a Chinese name the table lacks, 美超微, written out as Supermicro)."""
     table = tuple(names) if names is not None else name_table()
     known = {w for _, latin in table for w in latin.split()}
     body = _clean(text)
-    if len(_HAN.findall(body[:lead])) > lead / 4:  # Chinese text: denser
-        lead = int(lead * HAN_LEAD_SHARE)
-    whole = f"{_clean(title)}\n{body[:lead]}".translate(fold_table())
+    read = int(lead * HAN_LEAD_SHARE) if len(_HAN.findall(body[:lead])) > lead / 4 else lead  # Chinese: denser
+    whole = f"{_clean(title)}\n{body[:read]}".translate(fold_table())
     pieces: set[str] = set()
     for m in _CODE.finditer(whole):
         token = m.group().upper()
@@ -146,10 +147,14 @@ def evidence(title: str, text: str, url: str | None = None, names: Iterable[tupl
         if _YEAR.fullmatch(number) or len(number.replace(".", "")) < 2:
             continue
         pieces.add(f"num:{number.rstrip('0').rstrip('.') if '.' in number else number}")
+    rest = whole  # longest first, each name read once: 美超微 (Supermicro) holds no 超微 (AMD)
     for chinese, latin in table:
-        if chinese in whole:
+        if chinese in rest:
             pieces.update(_name_pieces(latin.split()))
+            rest = rest.replace(chinese, "\u3000")
     pieces.update(_terms(whole, term_table()))
+    if english is not None and language != "en":
+        pieces.update(evidence(*english, names=table, lead=lead, language="en").pieces)
     folded = text.translate(fold_table())  # the text alone: a copy may carry another headline
     flat = " ".join(_FINGERPRINT_WORD.findall(folded.lower())) or "".join(folded.split())
     fingerprint = hashlib.sha1(flat[:4000].encode()).hexdigest() if len(flat) > 200 else ""

@@ -118,6 +118,7 @@ class BackgroundTranslator:
         self._translator: Translator | None = None
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        self._then: Callable[[], object] | None = None
         self.runs = 0  # translation runs done, for tests and logs
         self._stop = threading.Event()  # set on close: the run in flight ends after its current batch
 
@@ -130,6 +131,11 @@ class BackgroundTranslator:
     async def run(self) -> TranslationSummary:
         """Translate now (after any run in flight) and wait for it."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._work)
+
+    def then(self, after: Callable[[], object]) -> None:
+        """Call ``after`` on the event loop's thread once each requested run is done (the daemon
+        places the articles that waited for their translation in their stories)."""
+        self._then = after
 
     def request(self) -> None:
         """Ask for a run without waiting: requests that arrive while one runs merge into one more run."""
@@ -148,6 +154,11 @@ class BackgroundTranslator:
         while True:
             self._again = False
             await self.run()
+            if self._then is not None:
+                try:
+                    self._then()
+                except MonitorError as exc:  # the store busy, say: the next run places them
+                    log.error("after translation: %s", exc)
             if not self._again:
                 return
 

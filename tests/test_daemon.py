@@ -92,6 +92,7 @@ class Observed:
 
     logs: list[str] = field(default_factory=list)
     first_poll_new: int = 0
+    stories: tuple[int, int] = (0, 0)  # articles, and of them with a story, when the first daemon stopped
     export_rc: int = -1
     export_rows: list[dict[str, object]] = field(default_factory=list)
     added_feed_polled_after: float | None = None
@@ -221,6 +222,7 @@ def _run_scenario(tmp: Path, server: TestServer, sink: Sink, port: int) -> Obser
         db = tmp / "data" / "monitor.sqlite3"
         with sqlite3.connect(db) as con:
             seen.integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
+            seen.stories = con.execute("SELECT count(*), count(story) FROM articles").fetchone()
 
         # -- daemon 2: a restart later the same day ----------------------------------------------
         second = Daemon(config, tmp / "run2.log")
@@ -263,6 +265,12 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
 
 def test_first_poll_stores_articles(observed: Observed) -> None:
     assert observed.first_poll_new == 1
+
+
+def test_articles_waiting_for_their_translation_get_their_stories(observed: Observed) -> None:
+    """The Swedish and Chinese articles wait for the translation run (no model here: it marks
+    them unavailable), then the daemon places them; the English one at once."""
+    assert observed.stories == (3, 3)
 
 
 def test_export_from_a_second_process_while_the_daemon_runs(observed: Observed) -> None:

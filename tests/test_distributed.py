@@ -109,6 +109,11 @@ def _count(url: str) -> int:
         return store.count_articles()
 
 
+def _placed(url: str) -> int:
+    with Store(url, read_only=True) as store:
+        return sum(s.story is not None for s in store.articles())
+
+
 def test_two_schedulers_and_two_workers_store_each_article_once_and_send_one_digest(
     postgres: PostgresServer, server: TestServer, procs: Processes, tmp_path: Path
 ) -> None:
@@ -129,6 +134,7 @@ def test_two_schedulers_and_two_workers_store_each_article_once_and_send_one_dig
             procs.start(name, config, "worker", "--concurrency", "2")
         logs = lambda: "\n".join(f"--- {n}\n{procs.log(n)[-3000:]}" for n in procs.procs)  # noqa: E731
         _wait("three articles stored", lambda: _count(url) == 3, logs=logs)
+        _wait("every article in a story", lambda: _placed(url) == 3, logs=logs)  # by the batch job
         _wait("the digest", lambda: len(sink.messages) >= 1, logs=logs)
         time.sleep(3)  # several more ticks of both schedulers
         assert len(sink.messages) == 1, logs()

@@ -302,3 +302,76 @@ def test_an_undated_article_does_not_stop_the_index_from_forgetting() -> None:
 def test_a_story_threshold_of_zero_is_refused() -> None:
     with pytest.raises(ValueError, match="above 0"):
         StorySettings(threshold=0.0)
+
+
+SMC_EN = ("Supermicro co-founder charged with smuggling servers to China",
+          "Prosecutors said Supermicro co-founder Wally Liaw and two others diverted servers worth 2.5 billion "
+          "dollars through Taiwan, hiding their destination from the company.")
+SMC_ZH = ("超级微电脑联合创始人被控走私",
+          "检察官表示，该公司联合创始人廖益贤等三人将价值25亿美元的服务器经台湾转运至中国。")
+SMC_ZH_EN = ("Super Micro Computer co-founder Wally Liaw charged with smuggling",
+             "Prosecutors said co-founder Wally Liaw and two others shipped servers worth $2.5 billion via Taiwan.")
+
+
+def test_the_english_translation_brings_names_the_table_lacks() -> None:
+    """A Chinese report naming its people and firm only in Chinese shares a sum of money with the
+    English one, too little for a story; its English translation names them (Wally Liaw), and the
+    two are one story. The original's pieces stay (the sum), an English article gains nothing."""
+    alone = evidence(*SMC_ZH, language="zh-Hans")
+    translated = evidence(*SMC_ZH, language="zh-Hans", english=SMC_ZH_EN)
+    assert "amt:2.50e+09" in alone.pieces and not any(p.startswith("name:wally") for p in alone.pieces)
+    assert {"amt:2.50e+09", "name:wally", "name:liaw", "name:wallyliaw"} <= translated.pieces
+    assert evidence(*SMC_EN, language="en", english=SMC_ZH_EN) == evidence(*SMC_EN, language="en")
+
+    def story(zh: Evidence) -> tuple[int, int]:
+        index = StoryIndex()
+        for i, (t, x) in enumerate([("Football results", "Arsenal won against Chelsea."),
+                                    ("Markets", "Shares of Volvo rose 3 percent.")]):
+            index.add(100 + i, DAY, evidence(t, x))
+        return index.add(1, DAY, evidence(*SMC_EN, language="en")), index.add(2, DAY + timedelta(hours=6), zh)
+
+    apart, together = story(alone), story(translated)
+    assert apart[0] != apart[1] and together[0] == together[1]
+
+
+def test_a_longer_chinese_name_is_read_once() -> None:
+    """美超微 is Supermicro: the 超微 (AMD) inside it is no second name."""
+    found = evidence("美超微被控走私服务器", "美超微股价下跌。", language="zh-Hans")
+    assert "name:supermicro" in found.pieces and "name:amd" not in found.pieces
+    assert "name:amd" in evidence("超微发布新芯片", "", language="zh-Hans").pieces
+
+
+def test_an_article_waits_for_its_translation_before_its_story(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Over a real SQLite store: with translation on, a Chinese article still waiting for its
+    translation waits for its story; once its English title is stored it joins the English report
+    of its event; one whose translation never comes is placed once the wait is over."""
+    from monitor.models import Article, LanguageResult, TextSource, TranslationState
+    from monitor.settings import TranslationSettings
+    from monitor.storage import Store
+    from monitor.storyrun import TRANSLATION_WAIT, StoryStage, translation_wait
+
+    def article(key: str, title: str, text: str, fetched: datetime, language: str) -> Article:
+        return Article(key=key, feed_url="https://f.example/feed", feed_name="f", url=f"https://f.example/{key}",
+                       title=title, text=text, text_source=TextSource.PAGE, published=fetched, fetched=fetched,
+                       language=LanguageResult(language, 1.0, "t"),
+                       translation=TranslationState.NOT_NEEDED if language == "en" else TranslationState.PENDING)
+
+    on, off = TranslationSettings(tmp_path), TranslationSettings(tmp_path, enabled=False)
+    assert translation_wait(on) == TRANSLATION_WAIT > timedelta(0) == translation_wait(off)
+    with Store(tmp_path / "m.sqlite3") as store:
+        stage = StoryStage()
+        store.save_article(article("f", "Football results", "Arsenal won against Chelsea. " * 5, DAY, "en"))
+        en = store.save_article(article("en", *SMC_EN, DAY, "en"))
+        zh = store.save_article(article("zh", *SMC_ZH, DAY + timedelta(hours=1), "zh-Hans"))
+        assert store.article(zh).article.translation is TranslationState.PENDING
+        run = stage.run(store, DAY + timedelta(hours=1), translation_wait(on))
+        assert (run.assigned, run.waiting) == (2, 1) and store.article(zh).story is None
+        store.set_translation(zh, TranslationState.DONE, SMC_ZH_EN[0], None)
+        run = stage.run(store, DAY + timedelta(hours=2), translation_wait(on))
+        assert (run.assigned, run.joined, run.waiting) == (1, 1, 0)
+        assert store.article(zh).story == en
+
+        late = store.save_article(article("zh2", *SMC_ZH, DAY + timedelta(hours=3), "zh-Hans"))
+        assert stage.run(store, DAY + timedelta(hours=3), translation_wait(on)).waiting == 1
+        run = stage.run(store, DAY + timedelta(hours=3) + TRANSLATION_WAIT, translation_wait(on))
+        assert (run.assigned, run.waiting) == (1, 0) and store.article(late).story is not None

@@ -21,7 +21,7 @@ from ..pipeline import Pipeline
 from ..scheduler import digest_due
 from ..settings import FeedConfig
 from ..storage import Store
-from ..storyrun import StoryStage
+from ..storyrun import StoryStage, translation_wait
 from ..translating import DailyNotice, translate_pending
 from ..translation import Translator
 
@@ -103,12 +103,11 @@ class Runtime:
             await asyncio.sleep(wait)
 
     async def translate(self) -> str:
-        """The batch job after pages: new articles placed in their stories, then translated."""
+        """The batch job after pages: new articles translated, then placed in their stories (their
+        English titles join their evidence; one stored meanwhile waits for the next job)."""
         self.refresh()
-        stories = self._stories.run(self.store, self.clock())
-        placed = f"stories: {stories.assigned} placed; " if stories.assigned else ""
         if not self.config.translation.enabled:
-            return placed + "translation is disabled in the config"
+            return self._place() + "translation is disabled in the config"
         if self._translator is None:
             self._translator = await asyncio.to_thread(self.make_translator)
         store, translator = self._translator
@@ -116,7 +115,11 @@ class Runtime:
             self._notice = DailyNotice(self.clock)
         summary = await asyncio.to_thread(translate_pending, store, translator, self.config.translation,
                                           notice=self._notice)
-        return placed + f"translated {summary.translated}, waiting for a model {summary.unavailable}"
+        return self._place() + f"translated {summary.translated}, waiting for a model {summary.unavailable}"
+
+    def _place(self) -> str:
+        stories = self._stories.run(self.store, self.clock(), translation_wait(self.config.translation))
+        return f"stories: {stories.assigned} placed; " if stories.assigned else ""
 
     async def digest(self) -> str:
         self.refresh()

@@ -9,10 +9,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from ..models import TranslationState
 from .schema import articles
 from .search import article_date
 
-__all__ = ["StoryRow", "assign", "seeds", "unassigned"]
+__all__ = ["StoryRow", "assign", "seeds", "unassigned", "waiting"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,9 @@ class StoryRow:
     story: int | None
     language: str = "und"
     fetched: datetime | None = None
+    title_en: str | None = None  # the English translation, where one is stored
+    text_en: str | None = None
+    translation: str = "not-needed"
 
 
 LEAD_CHARS = 2000  # what the story stage reads of a text (it uses the lead only)
@@ -34,17 +38,31 @@ def _rows(conn: sa.Connection, query: sa.Select[tuple[object, ...]]) -> list[Sto
     c = articles.c
     out = []
     lead = sa.func.substr(c.text, 1, LEAD_CHARS).label("text")
+    lead_en = sa.func.substr(c.text_en, 1, LEAD_CHARS).label("text_en")
     for r in conn.execute(query.with_only_columns(c.id, c.title, lead, c.url, c.published, c.fetched,
-                                                  c.story, c.language)).mappings():
+                                                  c.story, c.language, c.title_en, lead_en,
+                                                  c.translation)).mappings():
         out.append(StoryRow(int(r["id"]), r["title"], r["text"], r["url"], r["published"] or r["fetched"],
-                            r["story"], r["language"], r["fetched"]))
+                            r["story"], r["language"], r["fetched"], r["title_en"], r["text_en"],
+                            r["translation"]))
     return out
 
 
-def unassigned(conn: sa.Connection, limit: int) -> list[StoryRow]:
-    """Articles without a story, oldest first."""
-    return _rows(conn, sa.select(articles.c.id).where(articles.c.story.is_(None)).order_by(articles.c.id)
-                 .limit(limit))
+def unassigned(conn: sa.Connection, limit: int, waiting_since: datetime | None = None) -> list[StoryRow]:
+    """Articles without a story, oldest first; with ``waiting_since``, not those still waiting for
+    their translation that were fetched after it (their English joins their evidence once it comes)."""
+    query = sa.select(articles.c.id).where(articles.c.story.is_(None))
+    if waiting_since is not None:
+        query = query.where(sa.or_(articles.c.translation != TranslationState.PENDING.value,
+                                   articles.c.fetched <= waiting_since))
+    return _rows(conn, query.order_by(articles.c.id).limit(limit))
+
+
+def waiting(conn: sa.Connection, waiting_since: datetime) -> int:
+    """How many articles without a story wait for their translation (fetched after ``waiting_since``)."""
+    return int(conn.execute(sa.select(sa.func.count()).where(
+        articles.c.story.is_(None), articles.c.translation == TranslationState.PENDING.value,
+        articles.c.fetched > waiting_since)).scalar_one())
 
 
 def seeds(conn: sa.Connection, since: datetime, after_id: int = 0) -> list[StoryRow]:
