@@ -29,7 +29,7 @@ import psycopg
 import pytest
 
 from monitor.config import load_config
-from monitor.distributed.jobs import retry_stalled
+from monitor.distributed.jobs import build_job_app, ensure_schema, job_migrations, retry_stalled
 from monitor.distributed.service import open_jobs
 from monitor.distributed.tasks import defer_poll
 from monitor.storage import Store
@@ -365,3 +365,45 @@ def test_the_minimum_delay_per_host_holds_across_workers(
     # workers' requests land together (gaps ~0, a span of ~1 s)
     assert len(starts) == 6, starts
     assert sorted(gaps)[len(gaps) // 2] >= 0.35 and max(starts) - min(starts) >= 1.8 and min(gaps) >= 0.1, gaps
+
+
+def test_a_worker_applies_the_migrations_a_newer_procrastinate_brings(
+    postgres: PostgresServer, server: TestServer, procs: Processes, tmp_path: Path
+) -> None:
+    """A database whose job schema is older than the installed Procrastinate (its fetch function
+    missing, the migration that makes it not on record): the first worker to start applies that
+    migration, says so, and runs jobs again. A schema from before monitor kept count is adopted as
+    it is, its jobs kept."""
+    url = postgres.create_database("job_migrations")
+    config = _config(tmp_path, url, _seed_feeds(server))
+    password = None
+    app = build_job_app(url, password)
+    assert ensure_schema(app, url, password) == []  # a new database: the schema, every migration on record
+    shipped = [f.name for f in job_migrations()]
+    recorded = "SELECT name FROM procrastinate_monitor_migrations ORDER BY name"
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert [r[0] for r in conn.execute(recorded)] == shipped
+        migration = next(n for n in shipped if n.startswith("03.03.00_01"))  # procrastinate_fetch_job_v2
+        conn.execute("DROP FUNCTION procrastinate_fetch_job_v2(character varying[], bigint)")
+        conn.execute("DELETE FROM procrastinate_monitor_migrations WHERE name = %s", (migration,))
+
+    async def defer_broken() -> None:  # deferring needs no fetch function; a worker does
+        async with app.open_async():
+            await app.tasks["monitor:fetch_page"].defer_async(feed_url=server.url("/ars/feed"),
+                                                              entry={"nonsense": 1}, feed_language=None)
+    asyncio.run(defer_broken())
+    procs.start("worker", config, "worker")
+    tried = "SELECT count(*) FROM procrastinate_jobs WHERE attempts > 0 OR status <> 'todo'"
+
+    def fetched() -> bool:
+        with psycopg.connect(url) as conn:
+            return conn.execute(tried).fetchone() == (1,)
+    _wait("the worker to fetch the job", fetched, logs=lambda: procs.log("worker"))
+    assert f"applying Procrastinate's migration {migration}" in procs.log("worker"), procs.log("worker")
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert [r[0] for r in conn.execute(recorded)] == shipped
+        conn.execute("DROP TABLE procrastinate_monitor_migrations")  # as a database from before the record
+    assert ensure_schema(app, url, password) == []
+    with psycopg.connect(url) as conn:
+        assert [r[0] for r in conn.execute(recorded)] == shipped
+        assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (1,)

@@ -3,7 +3,10 @@ job recovery, and the job listing behind `monitor jobs`.
 
 Procrastinate's tables live beside monitor's in the same database (a deployment needs PostgreSQL
 and nothing else). Its schema is applied on first use, under an advisory lock so that several
-processes starting at once apply it once.
+processes starting at once apply it once. Which of Procrastinate's migration files the database
+has is kept in ``procrastinate_monitor_migrations``: after Procrastinate is upgraded, the first process to
+start applies the new ones, in order, each in its own transaction (a schema from before the table
+existed is taken to be the installed Procrastinate's).
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import logging
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import procrastinate
 import psycopg
 from procrastinate.exceptions import ProcrastinateException
 from procrastinate.jobs import Status
+from procrastinate.schema import SchemaManager
 from sqlalchemy.engine import make_url
 
 from ..errors import MonitorError, StorageError
@@ -25,6 +30,7 @@ from .tasks import add_tasks
 
 log = logging.getLogger(__name__)
 _SCHEMA_LOCK = 0x6D6F6E6A  # advisory lock held while Procrastinate's schema is applied
+_MIGRATIONS = "procrastinate_monitor_migrations"  # the Procrastinate migration files this database has, by name
 
 
 class JobsUnavailable(MonitorError):
@@ -49,18 +55,49 @@ def build_job_app(database: str, password: str | None, *, pool_size: int = 4) ->
     return app
 
 
-def ensure_schema(app: procrastinate.App, database: str, password: str | None) -> None:
-    """Apply Procrastinate's schema unless it is there (once, however many processes start at once)."""
+def job_migrations() -> list[Path]:
+    """Procrastinate's migration files, in the order they apply (their names start with the version)."""
+    return sorted(Path(SchemaManager.get_migrations_path()).glob("*.sql"))
+
+
+def ensure_schema(app: procrastinate.App, database: str, password: str | None) -> list[str]:
+    """Apply Procrastinate's schema unless it is there, or the migrations of a newer Procrastinate
+    that it lacks (once, however many processes start at once); returns the migrations applied."""
     kwargs = {"password": password} if password and make_url(database).password is None else {}
+    where = redacted(database)
+    files = job_migrations()
     try:
-        with psycopg.connect(conninfo(database), **kwargs) as conn:  # type: ignore[arg-type]
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+        with psycopg.connect(conninfo(database), autocommit=True, **kwargs) as conn:  # type: ignore[arg-type]
+            conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))  # released with the connection
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {_MIGRATIONS} (name text PRIMARY KEY,"
+                         " applied_at timestamptz NOT NULL DEFAULT now())")
+            done = {str(r[0]) for r in conn.execute(f"SELECT name FROM {_MIGRATIONS}")}
             row = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
-            if row is None or row[0] is None:
-                log.info("%s: applying Procrastinate's schema", redacted(database))
-                conn.execute(app.schema_manager.get_schema())
+            if row is None or row[0] is None or not done:
+                with conn.transaction():
+                    if row is None or row[0] is None:
+                        log.info("%s: applying Procrastinate's schema", where)
+                        conn.execute(app.schema_manager.get_schema())
+                    else:  # made before monitor kept count: the installed Procrastinate's, as it was then
+                        log.info("%s: Procrastinate's schema taken as version %s's", where, procrastinate.__version__)
+                    _record(conn, [f.name for f in files])
+                return []
+            applied = []
+            for file in (f for f in files if f.name not in done):
+                log.info("%s: applying Procrastinate's migration %s", where, file.name)
+                with conn.transaction():  # one file at a time: a new enum value is usable after its commit
+                    conn.execute(file.read_text(encoding="utf-8"))
+                    _record(conn, [file.name])
+                applied.append(file.name)
+            return applied
     except psycopg.Error as exc:
-        raise StorageError(f"{redacted(database)}: cannot prepare the job tables: {exc}") from exc
+        raise StorageError(f"{where}: cannot prepare the job tables: {exc}") from exc
+
+
+def _record(conn: psycopg.Connection[tuple[object, ...]], names: list[str]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany(f"INSERT INTO {_MIGRATIONS} (name) VALUES (%s) ON CONFLICT DO NOTHING",
+                        [(n,) for n in names])
 
 
 async def retry_stalled(app: procrastinate.App, seconds_since_heartbeat: float) -> int:

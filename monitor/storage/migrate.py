@@ -74,7 +74,8 @@ def read_state(conn: sa.Connection) -> SchemaState:
     """The schema as found, read in one statement per fact (no migration is running: the caller
     holds the write lock, or only reads)."""
     revision = MigrationContext.configure(conn).get_current_revision()
-    # Procrastinate's job tables share a PostgreSQL database with ours (the distributed deployment)
+    # Procrastinate's job tables share a PostgreSQL database with ours (the distributed deployment), and so
+    # does monitor's record of their migrations (procrastinate_monitor_migrations, distributed/jobs.py)
     names = [n for n in sa.inspect(conn).get_table_names()
              if n != "alembic_version" and not n.startswith("procrastinate_")]
     legacy = 0
