@@ -2,7 +2,7 @@
 articles (the shared corpus's pages, repeated with new dates and a word of their own, so that each
 is compared with the others rather than joined as a copy).
 
-    .venv/bin/python bench/bench_stories.py [--articles 5000] [--per-day 144]
+    .venv/bin/python bench/bench_stories.py [--articles 5000] [--per-day 144] [--translated]
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--articles", type=int, default=5000)
     ap.add_argument("--per-day", type=int, default=144, help="articles a day (how many the window holds)")
+    ap.add_argument("--translated", action="store_true",
+                    help="each article read as Swedish with an English translation (another page's text)")
     args = ap.parse_args()
     base = []
     for page in real_pages(300):
@@ -42,7 +44,11 @@ def main() -> None:
     for i in range(args.articles):
         title, text = base[i % len(base)]
         t = time.perf_counter()
-        found = evidence(f"{title} {i}", f"{_word(i)} {text}")  # a word of its own: no copy of another's text
+        if args.translated:  # the cost of reading a translation too (its text stands in for one)
+            other = base[(i + 1) % len(base)]
+            found = evidence(f"{title} {i}", f"{_word(i)} {text}", language="sv", english=other)
+        else:
+            found = evidence(f"{title} {i}", f"{_word(i)} {text}")  # a word of its own: no copy of another's text
         spent_evidence += time.perf_counter() - t
         t = time.perf_counter()
         index.add(i, start + timedelta(days=i / args.per_day), found)

@@ -188,17 +188,30 @@ def search(ctx: Context, query: str, languages: tuple[str, ...], feed_names: tup
 @click.argument("stories", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--folds", type=click.IntRange(min=2), default=None, metavar="K",
               help="Also choose the window and threshold on K-1 folds of whole stories and report held-out figures.")
-def eval_stories(labelled: Path, stories: Path, folds: int | None) -> None:
+@click.option("--translate", is_flag=True,
+              help="Translate non-English titles and leads with the installed models first (the config's "
+                   "translation.packages_dir): their English joins the evidence, as in a store with translations.")
+@pass_ctx
+def eval_stories(ctx: Context, labelled: Path, stories: Path, folds: int | None, translate: bool) -> None:
     """Measure story clustering against hand-made clusters: pairwise precision and recall,
     recall on pairs across languages, every wrong merge and every miss."""
-    from .storyeval import evaluate_stories, format_story_report
+    from .storyeval import evaluate_stories, format_story_report, translations_of
 
-    click.echo(format_story_report(evaluate_stories(labelled, stories)), nl=False)
+    english = None
+    if translate:
+        from .app import build_translator
+        from .evaluation import read_jsonl
+
+        english, missing = translations_of(read_jsonl(labelled), build_translator(ctx.config, None))
+        click.echo(f"translated {len(english)} article(s)" + (f"; no model for {', '.join(missing)}"
+                                                             if missing else ""))
+    click.echo(format_story_report(evaluate_stories(labelled, stories, english=english)), nl=False)
     if folds is not None:
         from .storycv import cross_validate_stories, format_story_cross_validation
 
         click.echo("")
-        click.echo(format_story_cross_validation(cross_validate_stories(labelled, stories, folds)), nl=False)
+        click.echo(format_story_cross_validation(cross_validate_stories(labelled, stories, folds, english=english)),
+                   nl=False)
 
 
 @click.command("copy-db")

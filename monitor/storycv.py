@@ -18,7 +18,7 @@ a new set will show. Pure but for reading the files.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,11 +63,13 @@ def _goodness(figures: Pairs) -> tuple[bool, float, float]:
 
 
 def cross_validate_stories(labelled: Path, clusters: Path, folds: int = 5,
-                           grid: Sequence[tuple[float, float]] = GRID) -> StoryCrossValidation:
+                           grid: Sequence[tuple[float, float]] = GRID,
+                           english: Mapping[str, tuple[str, str]] | None = None) -> StoryCrossValidation:
+    """``english``: rows' English translations (see :func:`~monitor.storyeval.translations_of`)."""
     sets = read_story_sets(labelled, clusters)
     fold_of = story_folds(sets, folds)
-    predicted = {g: cluster(sets.rows, StorySettings(window=g[0], threshold=g[1])) for g in grid}
-    shipped_predicted = cluster(sets.rows, StorySettings())
+    predicted = {g: cluster(sets.rows, StorySettings(window=g[0], threshold=g[1]), english) for g in grid}
+    shipped_predicted = cluster(sets.rows, StorySettings(), english)
     everyone = list(sets.gold)
     chosen: list[tuple[float, float]] = []
     learned, shipped = Pairs("k-fold", 0, 0, 0, 0, 0), Pairs("shipped", 0, 0, 0, 0, 0)

@@ -19,10 +19,11 @@ from pathlib import Path
 from .errors import LabelledSetError
 from .evaluation import read_jsonl
 from .stories import StoryIndex, StorySettings
-from .storyevidence import evidence
+from .storyevidence import LEAD_CHARS, evidence
+from .translation import Translator
 
 __all__ = ["Pairs", "StoryReport", "StorySets", "cluster", "evaluate_stories", "format_story_report", "pair_figures",
-           "read_story_sets"]
+           "read_story_sets", "translations_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +102,10 @@ def _date(value: object) -> tuple[datetime | None, float]:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)), 0.0
 
 
-def cluster(rows: Sequence[dict[str, object]], settings: StorySettings) -> dict[str, int]:
-    """Row id -> story, assigned in date order (undated rows last)."""
+def cluster(rows: Sequence[dict[str, object]], settings: StorySettings,
+            english: Mapping[str, tuple[str, str]] | None = None) -> dict[str, int]:
+    """Row id -> story, assigned in date order (undated rows last); ``english`` (row id ->
+    translated title and lead) joins the evidence as the stored translations do in the stage."""
     index = StoryIndex(settings)
     earliest = datetime.min.replace(tzinfo=UTC)
     dated = sorted(rows, key=lambda r: (_date(r.get("date"))[0] is None, _date(r.get("date"))[0] or earliest,
@@ -113,7 +116,8 @@ def cluster(rows: Sequence[dict[str, object]], settings: StorySettings) -> dict[
         link = row.get("url")
         url = link if isinstance(link, str) else None
         when, fuzz = _date(row.get("date"))
-        found = evidence(title, text, url, language=str(row.get("lang") or "und"))
+        found = evidence(title, text, url, language=str(row.get("lang") or "und"),
+                         english=(english or {}).get(str(row["id"])))
         out[str(row["id"])] = index.add(number, when, found, fuzz=fuzz)
     return out
 
@@ -145,10 +149,32 @@ def pair_figures(name: str, keep: Iterable[str], sets: StorySets, predicted: Map
     return Pairs(name, len(truth), len(guess), len(truth & guess), len(cross), len(cross & guess))
 
 
-def evaluate_stories(labelled: Path, clusters: Path, settings: StorySettings | None = None) -> StoryReport:
+def translations_of(rows: Sequence[dict[str, object]], translator: Translator
+                    ) -> tuple[dict[str, tuple[str, str]], tuple[str, ...]]:
+    """The English of every non-English row's title and lead (what the story stage reads), by
+    the installed models, as with ``translation.translate_all``; and the languages with no model."""
+    by_language: dict[str, list[dict[str, object]]] = {}
+    for row in rows:
+        language = str(row.get("lang") or "und")
+        if language not in ("en", "und"):
+            by_language.setdefault(language, []).append(row)
+    out: dict[str, tuple[str, str]] = {}
+    missing = []
+    for language, group in sorted(by_language.items()):
+        if not translator.can_translate(language):
+            missing.append(language)
+            continue
+        texts = [part for r in group for part in (str(r.get("title") or ""), str(r.get("text") or "")[:LEAD_CHARS])]
+        done = translator.translate(texts, language)
+        out.update((str(r["id"]), (done[2 * i], done[2 * i + 1])) for i, r in enumerate(group))
+    return out, tuple(missing)
+
+
+def evaluate_stories(labelled: Path, clusters: Path, settings: StorySettings | None = None,
+                     english: Mapping[str, tuple[str, str]] | None = None) -> StoryReport:
     sets = read_story_sets(labelled, clusters)
     gold, title = sets.gold, sets.title
-    predicted = cluster(sets.rows, settings or StorySettings())
+    predicted = cluster(sets.rows, settings or StorySettings(), english)
     everyone = list(gold)
     no_dup = [i for i in everyone if not gold[i][0].startswith("dup-")]
     sure = [i for i in everyone if gold[i][1] == "sure"]
