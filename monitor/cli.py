@@ -94,8 +94,10 @@ def fetch(ctx: Context) -> None:
                     summary = await app.pipeline().run_pass(feeds, on_feed_done=done)
             from .storyrun import assign_stories
 
-            translated = app.translate() if config.translation.enabled else None  # English titles join stories
-            stories = assign_stories(app.store, app.clock())
+            try:
+                translated = app.translate() if config.translation.enabled else None  # English titles join stories
+            finally:  # a translation that fails holds no story back
+                stories = assign_stories(app.store, app.clock())
             return summary, stories, translated
 
     summary, stories, translated = asyncio.run(run())

@@ -189,8 +189,8 @@ def search(ctx: Context, query: str, languages: tuple[str, ...], feed_names: tup
 @click.option("--folds", type=click.IntRange(min=2), default=None, metavar="K",
               help="Also choose the window and threshold on K-1 folds of whole stories and report held-out figures.")
 @click.option("--translate", is_flag=True,
-              help="Translate non-English titles and leads with the installed models first (the config's "
-                   "translation.packages_dir): their English joins the evidence, as in a store with translations.")
+              help="Translate non-English titles (and leads, with translation.translate_all) with the config's "
+                   "installed models first: their English joins the evidence, as in a store with translations.")
 @pass_ctx
 def eval_stories(ctx: Context, labelled: Path, stories: Path, folds: int | None, translate: bool) -> None:
     """Measure story clustering against hand-made clusters: pairwise precision and recall,
@@ -202,9 +202,10 @@ def eval_stories(ctx: Context, labelled: Path, stories: Path, folds: int | None,
         from .app import build_translator
         from .evaluation import read_jsonl
 
-        english, missing = translations_of(read_jsonl(labelled), build_translator(ctx.config, None))
-        click.echo(f"translated {len(english)} article(s)" + (f"; no model for {', '.join(missing)}"
-                                                             if missing else ""))
+        leads = ctx.config.translation.translate_all
+        english, missing = translations_of(read_jsonl(labelled), build_translator(ctx.config, None), leads=leads)
+        click.echo(f"translated {len(english)} article(s), {'titles and leads' if leads else 'titles'}"
+                   + (f"; no model for {', '.join(missing)}" if missing else ""))
     click.echo(format_story_report(evaluate_stories(labelled, stories, english=english)), nl=False)
     if folds is not None:
         from .storycv import cross_validate_stories, format_story_cross_validation

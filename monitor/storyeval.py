@@ -149,10 +149,12 @@ def pair_figures(name: str, keep: Iterable[str], sets: StorySets, predicted: Map
     return Pairs(name, len(truth), len(guess), len(truth & guess), len(cross), len(cross & guess))
 
 
-def translations_of(rows: Sequence[dict[str, object]], translator: Translator
+def translations_of(rows: Sequence[dict[str, object]], translator: Translator, *, leads: bool = False
                     ) -> tuple[dict[str, tuple[str, str]], tuple[str, ...]]:
-    """The English of every non-English row's title and lead (what the story stage reads), by
-    the installed models, as with ``translation.translate_all``; and the languages with no model."""
+    """The English of every non-English row's title, and with ``leads`` of its lead (what the
+    story stage reads), by the installed models: a store holds the titles' English of every
+    article, a body's only for flagged articles or with ``translation.translate_all``. And the
+    languages with no model."""
     by_language: dict[str, list[dict[str, object]]] = {}
     for row in rows:
         language = str(row.get("lang") or "und")
@@ -164,7 +166,8 @@ def translations_of(rows: Sequence[dict[str, object]], translator: Translator
         if not translator.can_translate(language):
             missing.append(language)
             continue
-        texts = [part for r in group for part in (str(r.get("title") or ""), str(r.get("text") or "")[:LEAD_CHARS])]
+        texts = [part for r in group
+                 for part in (str(r.get("title") or ""), str(r.get("text") or "")[:LEAD_CHARS] if leads else "")]
         done = translator.translate(texts, language)
         out.update((str(r["id"]), (done[2 * i], done[2 * i + 1])) for i, r in enumerate(group))
     return out, tuple(missing)

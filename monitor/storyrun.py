@@ -10,6 +10,7 @@ English words, can still find the story it belongs to. Past the wait it is place
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -20,6 +21,8 @@ from .stories import StoryIndex, StorySettings
 from .storyevidence import evidence
 
 __all__ = ["TRANSLATION_WAIT", "StoryRun", "StoryStage", "assign_stories", "story_time", "translation_wait"]
+
+log = logging.getLogger(__name__)
 
 BATCH = 500
 TRANSLATION_WAIT = timedelta(hours=2)  # a translation run takes minutes; a backlog no longer holds stories back
@@ -55,15 +58,19 @@ class StoryStage:
 
     def __init__(self, settings: StorySettings | None = None) -> None:
         self.index = StoryIndex(settings or StorySettings())
-        self._seen = 0  # the highest article id the index holds
+        self._seen = 0  # every article up to this id that has a story is held (or too old to matter)
+        self._held: dict[int, int] = {}  # articles above it held, and the story each was given
 
     def run(self, store: Store, now: datetime, wait: timedelta = timedelta(0)) -> StoryRun:
         """Give every article without a story its story; one waiting for its translation, fetched
         less than ``wait`` ago, waits (see :func:`translation_wait`)."""
         since = now - timedelta(days=SEED_DAYS)
         waiting_since = now - wait if wait > timedelta(0) else None
+        # read first: every article below it has its story now, so the seeds read next include it
+        first_open = store.run(storyrows.first_unassigned)
         seeds = store.run(lambda c: storyrows.seeds(c, since, self._seen))
-        for row in sorted((r for r in seeds if story_time(r) >= since), key=lambda r: (story_time(r), r.id)):
+        fresh = (r for r in seeds if r.id not in self._held and story_time(r) >= since)
+        for row in sorted(fresh, key=lambda r: (story_time(r), r.id)):
             self._hold(row, row.story)  # (a feed's wrong date in the future is no reason to seed it forever)
         assigned = joined = 0
         while pending := store.run(lambda c: storyrows.unassigned(c, BATCH, waiting_since)):
@@ -73,14 +80,25 @@ class StoryStage:
                 joined += stories[row.id] != row.id
             store.run(partial(storyrows.assign, stories=stories), write=True)
             assigned += len(stories)
+        # an article waiting for its translation, held back here, may be placed by another process:
+        # the seeds go on from below it, so this index takes it in then
+        self._seen = max(self._seen, first_open - 1)
+        self._held = {k: v for k, v in self._held.items() if k > self._seen}
         left = 0 if waiting_since is None else store.run(lambda c: storyrows.waiting(c, waiting_since))
+        if assigned or left:
+            log.info("stories: %d article(s) placed, %d joining a story already told; %d wait for their translation",
+                     assigned, joined, left)
         return StoryRun(assigned, joined, left)
 
     def _hold(self, row: storyrows.StoryRow, story: int | None) -> int:
-        self._seen = max(self._seen, row.id)
+        """The story of an article, held in the index once (an assignment whose write failed is
+        written again by the next run, with the story it was given)."""
+        if row.id in self._held:
+            return self._held[row.id]
         english = (row.title_en or "", row.text_en or "") if row.title_en or row.text_en else None
         found = evidence(row.title, row.text, row.url, language=row.language, english=english)
-        return self.index.add(row.id, story_time(row), found, known_story=story, new_story=row.id)
+        self._held[row.id] = self.index.add(row.id, story_time(row), found, known_story=story, new_story=row.id)
+        return self._held[row.id]
 
 
 def assign_stories(store: Store, now: datetime, settings: StorySettings | None = None,

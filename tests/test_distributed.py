@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import procrastinate
 import psycopg
 import pytest
 
@@ -32,6 +33,7 @@ from monitor.config import load_config
 from monitor.distributed.jobs import build_job_app, ensure_schema, job_migrations, retry_stalled
 from monitor.distributed.service import open_jobs
 from monitor.distributed.tasks import defer_poll
+from monitor.errors import StorageError
 from monitor.storage import Store
 from tests.support import seedsite
 from tests.support.httpserver import TestServer
@@ -371,21 +373,26 @@ def test_a_worker_applies_the_migrations_a_newer_procrastinate_brings(
     postgres: PostgresServer, server: TestServer, procs: Processes, tmp_path: Path
 ) -> None:
     """A database whose job schema is older than the installed Procrastinate (its fetch function
-    missing, the migration that makes it not on record): the first worker to start applies that
-    migration, says so, and runs jobs again. A schema from before monitor kept count is adopted as
-    it is, its jobs kept."""
+    missing, the migration that makes it not on record): `monitor jobs`, which may run beside old
+    workers, only says a migration waits; the first worker to start applies it, says so, and runs
+    jobs again. A schema from before monitor kept count is adopted only when it is complete."""
     url = postgres.create_database("job_migrations")
     config = _config(tmp_path, url, _seed_feeds(server))
-    password = None
-    app = build_job_app(url, password)
-    assert ensure_schema(app, url, password) == []  # a new database: the schema, every migration on record
+    app = build_job_app(url, None)
+    assert ensure_schema(app, url, None) == []  # a new database: the schema, every migration on record
     shipped = [f.name for f in job_migrations()]
     recorded = "SELECT name FROM procrastinate_monitor_migrations ORDER BY name"
+    fetch_job = "procrastinate_fetch_job_v2(character varying[], bigint)"
     with psycopg.connect(url, autocommit=True) as conn:
         assert [r[0] for r in conn.execute(recorded)] == shipped
-        migration = next(n for n in shipped if n.startswith("03.03.00_01"))  # procrastinate_fetch_job_v2
-        conn.execute("DROP FUNCTION procrastinate_fetch_job_v2(character varying[], bigint)")
+        migration = next(n for n in shipped if n.startswith("03.03.00_01"))  # (re)creates the fetch function
+        conn.execute(f"DROP FUNCTION {fetch_job}")
         conn.execute("DELETE FROM procrastinate_monitor_migrations WHERE name = %s", (migration,))
+
+    listing = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "jobs"], cwd=REPO,
+                             capture_output=True, text=True, timeout=60)
+    assert listing.returncode == 0, listing.stderr
+    assert f"1 migration(s) of Procrastinate {procrastinate.__version__} wait ({migration}" in listing.stderr
 
     async def defer_broken() -> None:  # deferring needs no fetch function; a worker does
         async with app.open_async():
@@ -403,7 +410,11 @@ def test_a_worker_applies_the_migrations_a_newer_procrastinate_brings(
     with psycopg.connect(url, autocommit=True) as conn:
         assert [r[0] for r in conn.execute(recorded)] == shipped
         conn.execute("DROP TABLE procrastinate_monitor_migrations")  # as a database from before the record
-    assert ensure_schema(app, url, password) == []
-    with psycopg.connect(url) as conn:
+    assert ensure_schema(app, url, None) == []  # complete: adopted, its job kept
+    with psycopg.connect(url, autocommit=True) as conn:
         assert [r[0] for r in conn.execute(recorded)] == shipped
         assert conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() == (1,)
+        conn.execute("DROP TABLE procrastinate_monitor_migrations")
+        conn.execute(f"DROP FUNCTION {fetch_job}")
+    with pytest.raises(StorageError, match="lacks procrastinate_fetch_job_v2"):  # incomplete: nothing guessed
+        ensure_schema(app, url, None)

@@ -375,3 +375,41 @@ def test_an_article_waits_for_its_translation_before_its_story(tmp_path) -> None
         assert stage.run(store, DAY + timedelta(hours=3), translation_wait(on)).waiting == 1
         run = stage.run(store, DAY + timedelta(hours=3) + TRANSLATION_WAIT, translation_wait(on))
         assert (run.assigned, run.waiting) == (1, 0) and store.article(late).story is not None
+
+
+def test_an_article_held_back_here_and_placed_by_another_worker_is_taken_in(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two workers' stages over one store: A holds the Chinese report back (no translation yet),
+    B places it once translated; A's index takes it in from the store, so the English report A
+    places next joins its story. A placement whose write failed is written again, once."""
+    from monitor.errors import MonitorError
+    from monitor.models import Article, LanguageResult, TextSource, TranslationState
+    from monitor.settings import TranslationSettings
+    from monitor.storage import Store
+    from monitor.storyrun import StoryStage, translation_wait
+
+    def article(key: str, title: str, text: str, fetched: datetime, language: str) -> Article:
+        return Article(key=key, feed_url="https://f.example/feed", feed_name="f", url=f"https://f.example/{key}",
+                       title=title, text=text, text_source=TextSource.PAGE, published=fetched, fetched=fetched,
+                       language=LanguageResult(language, 1.0, "t"),
+                       translation=TranslationState.NOT_NEEDED if language == "en" else TranslationState.PENDING)
+
+    wait = translation_wait(TranslationSettings(tmp_path))
+    with Store(tmp_path / "m.sqlite3") as store:
+        a, b = StoryStage(), StoryStage()
+        store.save_article(article("f", "Football results", "Arsenal won against Chelsea. " * 5, DAY, "en"))
+        zh = store.save_article(article("zh", *SMC_ZH, DAY, "zh-Hans"))
+        store.save_article(article("m", "Markets", "Shares of Volvo rose 3 percent. " * 5, DAY, "en"))
+        assert a.run(store, DAY, wait).waiting == 1
+        store.set_translation(zh, TranslationState.DONE, SMC_ZH_EN[0], None)
+        assert b.run(store, DAY + timedelta(minutes=5), wait).assigned == 1
+        en = store.save_article(article("en", *SMC_EN, DAY + timedelta(hours=1), "en"))
+        run = a.run(store, DAY + timedelta(hours=1), wait)
+        assert (run.assigned, run.joined) == (1, 1) and store.article(en).story == store.article(zh).story == zh
+        assert len([k for k, s in a.index.members().items() if s == zh]) == 2  # each held once
+
+        store.save_article(article("again", "Copy: " + SMC_EN[0], SMC_EN[1], DAY + timedelta(hours=2), "en"))
+        with Store(tmp_path / "m.sqlite3", read_only=True) as reader, pytest.raises(MonitorError):
+            a.run(reader, DAY + timedelta(hours=2), wait)  # placed in the index, but its write fails
+        before = len(a.index.members())
+        assert a.run(store, DAY + timedelta(hours=2), wait).assigned == 1
+        assert len(a.index.members()) == before  # written again, not held twice

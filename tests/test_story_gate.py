@@ -129,5 +129,5 @@ def test_eval_stories_translates_with_the_installed_models(tmp_path: Path) -> No
     done = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "eval-stories", "--translate",
                            str(labelled), str(clusters)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0] == "translated 1 article(s); no model for zh-Hans", done.stdout
+    assert done.stdout.splitlines()[0] == "translated 1 article(s), titles; no model for zh-Hans", done.stdout
     assert "Story clustering over 5 articles" in done.stdout

@@ -131,3 +131,45 @@ def test_background_translation_leaves_the_event_loop_free(
     assert runs == 2  # the two requests merged into one more run (which found nothing left)
     assert ticks > 3  # the loop kept running while the model worked
     assert {r["translation"] for r in export(config_path)} == {"done", "not-needed"}
+
+
+def test_the_background_translator_calls_back_on_the_loop_after_each_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The daemon's translation thread (a real store, no model installed): after each run the
+    callback runs on the event loop's thread (where the daemon's story stage lives); a store error
+    it raises is logged and the next run still calls it."""
+    import asyncio
+    import logging
+    import threading
+    from datetime import UTC, datetime
+
+    from monitor.errors import StorageError
+    from monitor.settings import TranslationSettings
+    from monitor.storage import Store
+    from monitor.translating import BackgroundTranslator
+    from monitor.translation import Translator
+
+    db, models = tmp_path / "m.sqlite3", tmp_path / "no-models"
+    Store(db).close()
+    background = BackgroundTranslator(lambda: (Store(db), Translator(models)), TranslationSettings(models),
+                                      lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    threads: list[int] = []
+
+    def after() -> None:
+        threads.append(threading.get_ident())
+        if len(threads) == 1:
+            raise StorageError("the database is locked")
+
+    async def scenario() -> int:
+        background.then(after)
+        for _ in range(2):
+            background.request()
+            await background.drain()
+        await background.aclose()
+        return threading.get_ident()
+
+    with caplog.at_level(logging.ERROR, logger="monitor.translating"):
+        loop_thread = asyncio.run(scenario())
+    assert background.runs == 2 and threads == [loop_thread, loop_thread]
+    assert "after translation: the database is locked" in caplog.text

@@ -12,6 +12,7 @@ existed is taken to be the installed Procrastinate's).
 from __future__ import annotations
 
 import logging
+import re
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,38 +61,73 @@ def job_migrations() -> list[Path]:
     return sorted(Path(SchemaManager.get_migrations_path()).glob("*.sql"))
 
 
-def ensure_schema(app: procrastinate.App, database: str, password: str | None) -> list[str]:
-    """Apply Procrastinate's schema unless it is there, or the migrations of a newer Procrastinate
-    that it lacks (once, however many processes start at once); returns the migrations applied."""
+def ensure_schema(app: procrastinate.App, database: str, password: str | None, *, migrate: bool = True) -> list[str]:
+    """Apply Procrastinate's schema unless it is there, or (``migrate``) the migrations of a newer
+    Procrastinate that it lacks (once, however many processes start at once); returns the
+    migrations applied. Without ``migrate`` (`monitor jobs`, which may run beside old workers)
+    waiting migrations are only logged."""
     kwargs = {"password": password} if password and make_url(database).password is None else {}
     where = redacted(database)
     files = job_migrations()
     try:
         with psycopg.connect(conninfo(database), autocommit=True, **kwargs) as conn:  # type: ignore[arg-type]
             conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK,))  # released with the connection
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {_MIGRATIONS} (name text PRIMARY KEY,"
-                         " applied_at timestamptz NOT NULL DEFAULT now())")
+            if _missing(conn, [_MIGRATIONS]):  # (created only when missing: a role may lack the right to)
+                conn.execute(f"CREATE TABLE {_MIGRATIONS} (name text PRIMARY KEY,"
+                             " applied_at timestamptz NOT NULL DEFAULT now())")
             done = {str(r[0]) for r in conn.execute(f"SELECT name FROM {_MIGRATIONS}")}
-            row = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
-            if row is None or row[0] is None or not done:
+            if _missing(conn, ["procrastinate_jobs"]):
                 with conn.transaction():
-                    if row is None or row[0] is None:
-                        log.info("%s: applying Procrastinate's schema", where)
-                        conn.execute(app.schema_manager.get_schema())
-                    else:  # made before monitor kept count: the installed Procrastinate's, as it was then
-                        log.info("%s: Procrastinate's schema taken as version %s's", where, procrastinate.__version__)
+                    log.info("%s: applying Procrastinate's schema", where)
+                    conn.execute(app.schema_manager.get_schema())
                     _record(conn, [f.name for f in files])
                 return []
-            applied = []
-            for file in (f for f in files if f.name not in done):
+            if not done:  # made before monitor kept count: adopted only if it is the installed version's
+                _adopt(conn, app, where)
+                _record(conn, [f.name for f in files])
+                return []
+            waiting = [f for f in files if f.name not in done]
+            if waiting and not migrate:
+                log.warning("%s: %d migration(s) of Procrastinate %s wait (%s ...): the next scheduler or worker "
+                            "to start applies them", where, len(waiting), procrastinate.__version__, waiting[0].name)
+                return []
+            for file in waiting:
                 log.info("%s: applying Procrastinate's migration %s", where, file.name)
                 with conn.transaction():  # one file at a time: a new enum value is usable after its commit
                     conn.execute(file.read_text(encoding="utf-8"))
                     _record(conn, [file.name])
-                applied.append(file.name)
-            return applied
+            return [f.name for f in waiting]
     except psycopg.Error as exc:
         raise StorageError(f"{where}: cannot prepare the job tables: {exc}") from exc
+
+
+_CREATED = re.compile(r"^CREATE (?:OR REPLACE )?(FUNCTION|TABLE|TYPE) (?:public\.)?(\w+)", re.MULTILINE)
+
+
+_PRESENT = ("SELECT 'FUNCTION', proname FROM pg_proc WHERE proname LIKE 'procrastinate%'"
+            " UNION SELECT 'TYPE', typname FROM pg_type WHERE typname LIKE 'procrastinate%'"
+            " UNION SELECT 'TABLE', tablename FROM pg_tables"
+            " WHERE schemaname = current_schema() AND tablename LIKE 'procrastinate%'")
+
+
+def _missing(conn: psycopg.Connection[tuple[object, ...]], tables: list[str]) -> list[str]:
+    return [t for t in tables if conn.execute("SELECT to_regclass(%s)", (t,)).fetchone() in (None, (None,))]
+
+
+def _adopt(conn: psycopg.Connection[tuple[object, ...]], app: procrastinate.App, where: str) -> None:
+    """A job schema no record describes is taken as the installed Procrastinate's only when it has
+    every table, type and function that version's schema creates; else which migrations it lacks
+    cannot be told, and nothing is guessed."""
+    wanted = {(kind, name) for kind, name in _CREATED.findall(app.schema_manager.get_schema())}
+    have = {(str(kind), str(name)) for kind, name in conn.execute(_PRESENT)}
+    lacking = sorted(name for kind, name in wanted - have)
+    if lacking:
+        raise StorageError(
+            f"{where}: its Procrastinate schema is older than the installed Procrastinate {procrastinate.__version__} "
+            f"(it lacks {', '.join(lacking[:4])}{' ...' if len(lacking) > 4 else ''}) and no record says which "
+            f"migrations it has: apply them from {SchemaManager.get_migrations_path()} (newer than the version that "
+            "made it, in name order), or start once with the Procrastinate that made it, then upgrade")
+    log.info("%s: Procrastinate's schema taken as version %s's", where, procrastinate.__version__)
 
 
 def _record(conn: psycopg.Connection[tuple[object, ...]], names: list[str]) -> None:

@@ -113,9 +113,12 @@ class Runtime:
         store, translator = self._translator
         if self._notice is None:
             self._notice = DailyNotice(self.clock)
-        summary = await asyncio.to_thread(translate_pending, store, translator, self.config.translation,
-                                          notice=self._notice)
-        return self._place() + f"translated {summary.translated}, waiting for a model {summary.unavailable}"
+        try:
+            summary = await asyncio.to_thread(translate_pending, store, translator, self.config.translation,
+                                              notice=self._notice)
+        finally:  # a translation that fails holds no story back
+            placed = self._place()
+        return placed + f"translated {summary.translated}, waiting for a model {summary.unavailable}"
 
     def _place(self) -> str:
         stories = self._stories.run(self.store, self.clock(), translation_wait(self.config.translation))

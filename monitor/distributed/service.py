@@ -10,6 +10,7 @@ import signal
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from functools import partial
 
 import procrastinate
 
@@ -28,11 +29,12 @@ log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
-async def open_jobs(config: Config, *, pool_size: int = 4) -> AsyncIterator[procrastinate.App]:
-    """The job app, open, its schema applied (monitor's own schema is migrated by opening the store)."""
+async def open_jobs(config: Config, *, pool_size: int = 4, migrate: bool = True) -> AsyncIterator[procrastinate.App]:
+    """The job app, open, its schema applied, and with ``migrate`` a newer Procrastinate's
+    migrations (monitor's own schema is migrated by opening the store)."""
     password = os.environ.get(PASSWORD_ENV)
     app = build_job_app(config.database, password, pool_size=pool_size)
-    await asyncio.to_thread(ensure_schema, app, config.database, password)
+    await asyncio.to_thread(partial(ensure_schema, migrate=migrate), app, config.database, password)
     async with app.open_async():
         yield app
 
@@ -127,7 +129,7 @@ class JobReport:
 
 async def job_report(config: Config, statuses: tuple[str, ...], limit: int) -> JobReport:
     """`monitor jobs`: counts per queue and status, and the latest jobs in ``statuses`` with their errors."""
-    async with open_jobs(config, pool_size=2) as jobs:
+    async with open_jobs(config, pool_size=2, migrate=False) as jobs:  # old workers may still run
         counts = await count_jobs(jobs)
         rows = await list_jobs(jobs, statuses=statuses, limit=limit)
     with open_store(config, read_only=True) as store:

@@ -13,7 +13,7 @@ from ..models import TranslationState
 from .schema import articles
 from .search import article_date
 
-__all__ = ["StoryRow", "assign", "seeds", "unassigned", "waiting"]
+__all__ = ["StoryRow", "assign", "first_unassigned", "seeds", "unassigned", "waiting"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +28,6 @@ class StoryRow:
     fetched: datetime | None = None
     title_en: str | None = None  # the English translation, where one is stored
     text_en: str | None = None
-    translation: str = "not-needed"
 
 
 LEAD_CHARS = 2000  # what the story stage reads of a text (it uses the lead only)
@@ -40,11 +39,9 @@ def _rows(conn: sa.Connection, query: sa.Select[tuple[object, ...]]) -> list[Sto
     lead = sa.func.substr(c.text, 1, LEAD_CHARS).label("text")
     lead_en = sa.func.substr(c.text_en, 1, LEAD_CHARS).label("text_en")
     for r in conn.execute(query.with_only_columns(c.id, c.title, lead, c.url, c.published, c.fetched,
-                                                  c.story, c.language, c.title_en, lead_en,
-                                                  c.translation)).mappings():
+                                                  c.story, c.language, c.title_en, lead_en)).mappings():
         out.append(StoryRow(int(r["id"]), r["title"], r["text"], r["url"], r["published"] or r["fetched"],
-                            r["story"], r["language"], r["fetched"], r["title_en"], r["text_en"],
-                            r["translation"]))
+                            r["story"], r["language"], r["fetched"], r["title_en"], r["text_en"]))
     return out
 
 
@@ -56,6 +53,15 @@ def unassigned(conn: sa.Connection, limit: int, waiting_since: datetime | None =
         query = query.where(sa.or_(articles.c.translation != TranslationState.PENDING.value,
                                    articles.c.fetched <= waiting_since))
     return _rows(conn, query.order_by(articles.c.id).limit(limit))
+
+
+def first_unassigned(conn: sa.Connection) -> int:
+    """The lowest id of an article without a story; past the highest id when every one has one."""
+    c = articles.c
+    lowest = conn.execute(sa.select(sa.func.min(c.id)).where(c.story.is_(None))).scalar_one()
+    if lowest is not None:
+        return int(lowest)
+    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(c.id), 0))).scalar_one()) + 1
 
 
 def waiting(conn: sa.Connection, waiting_since: datetime) -> int:
