@@ -341,6 +341,15 @@ def test_a_longer_chinese_name_is_read_once() -> None:
     assert "name:amd" in evidence("超微发布新芯片", "", language="zh-Hans").pieces
 
 
+def test_taiwans_renderings_of_a_name_are_the_same_name() -> None:
+    """科林研發 is Taiwan's name for Lam Research (the mainland writes 泛林); 印度尼西亞 is Indonesia,
+    with no India inside it."""
+    taiwan = evidence("科林研發遭美國調查", "科林研發與東京威力科創對印度尼西亞出貨。", language="zh-Hant")
+    mainland = evidence("泛林集团", "泛林与东京电子。", language="zh-Hans")
+    assert {"name:lamresearch", "name:tokyoelectron"} <= taiwan.pieces & mainland.pieces
+    assert "name:indonesia" in taiwan.pieces and "name:india" not in taiwan.pieces
+
+
 def test_an_article_waits_for_its_translation_before_its_story(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Over a real SQLite store: with translation on, a Chinese article still waiting for its
     translation waits for its story; once its English title is stored it joins the English report
