@@ -63,6 +63,10 @@ def test_terms_count_in_every_language_and_a_chinese_lead_is_read_to_half() -> N
     for found in (english, swedish, chinese):
         assert {"term:gallium", "term:germanium"} <= found.pieces, found.pieces
     assert "term:antimony" in evidence("", "Kina stoppar export av antimon.", language="sv").pieces
+    metals = [evidence("", text).pieces for text in ("China adds tungsten and tellurium to its export controls.",
+                                                      "Kina inför exportkontroll på volfram och tellur.",
+                                                      "中國對鎢、碲實施出口管制。")]
+    assert all({"term:tungsten", "term:tellurium"} <= found for found in metals), metals
     assert not any(p.startswith("term:") for p in evidence("", "the galliumarsenide of gallia").pieces)
     # names count only where written as names: "in honor of" and "a 5 micron process" name no firm
     assert not {"name:honor", "name:micron"} & evidence("", "Held in honor of a 5 micron process.").pieces
