@@ -343,15 +343,18 @@ def run_command(ctx: Context, config_path: Path | None) -> None:
                 background.then(place)  # once translated, they join their stories
 
                 async def after_feed(outcome: FeedOutcome) -> None:
-                    if outcome.new_articles:
-                        place()  # new articles join their stories at once
-                    if app.config.translation.enabled and outcome.new_articles:
+                    if not outcome.new_articles:
+                        return
+                    if app.config.translation.enabled:
                         background.request()  # in the background: the feed's next poll does not wait
+                    place()  # new articles join their stories at once
 
                 async def before_digest() -> None:
-                    if app.config.translation.enabled:
-                        await background.run()  # the digest shows English titles
-                    place()
+                    try:
+                        if app.config.translation.enabled:
+                            await background.run()  # the digest shows English titles
+                    finally:  # the digest is the deadline: every article in its story, translated or not
+                        stories.run(app.store, app.clock())
 
                 daemon = Daemon(config, store=app.store, clock=app.clock,
                                 make_pipeline=lambda c: dataclasses.replace(app, config=c).pipeline(),

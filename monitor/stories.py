@@ -1,14 +1,16 @@
 """Stories: articles that report the same event, across outlets and languages, found without a
 translation model; pure and incremental.
 
-Each article's evidence (:mod:`monitor.storyevidence`: codes, names, terms, money, numbers)
-weighs by how rare it is among the articles seen so far (inverse document frequency), so "China"
-says little and "Sophgo" a lot. Two articles within ``window`` days of each other (a date known
-only to the month counts as its middle, give or take 15 days) match by the cosine of their
-IDF-weighted evidence, with at least ``min_shared`` pieces in common, one of them more than an
-everyday name of the field (Nvidia and Singapore alone are no event; a small archive cannot tell
-that from rarity yet). The same text or URL is one story while the index keeps a copy of it. A
-roundup (several headlines in one) joins no story by its evidence: only a near copy of itself.
+Each article's evidence (:mod:`monitor.storyevidence`: codes, names, terms, money, numbers) weighs
+by how rare it is among the articles the index keeps (inverse document frequency over the last
+weeks: what is rare now, not in all the years seen), so "China" says little and "Sophgo" a lot,
+and what the index counts stays bounded however long the process runs. Two articles within
+``window`` days of each other (a date known only to the month counts as its middle, give or take
+15 days) match by the cosine of their IDF-weighted evidence, with at least ``min_shared`` pieces
+in common, one of them more than an everyday name of the field (Nvidia and Singapore alone are no
+event; a small archive cannot tell that from rarity yet). The same text or URL is one story while
+the index keeps a copy of it. A roundup (several headlines in one) joins no story by its evidence:
+only a near copy of itself.
 
 :class:`StoryIndex` assigns as articles arrive: a new article joins the story its members match
 best *on average*, when that reaches ``threshold``, or starts one. Members within the window are
@@ -23,6 +25,7 @@ those pieces finds them), so the cost of an article grows with its candidates, n
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter, deque
 from collections.abc import Mapping
@@ -40,7 +43,7 @@ K = TypeVar("K")
 @dataclass(frozen=True, slots=True)
 class StorySettings:
     window: float = 4.0  # days between two articles of one story, at most
-    threshold: float = 0.3  # the cosine of the two articles' IDF-weighted evidence
+    threshold: float = 0.25  # the cosine of the two articles' IDF-weighted evidence
     min_shared: int = 2  # pieces of evidence in common, at least
     undated_threshold: float = 0.6  # an article without a date must match this well
     roundup_threshold: float = 0.8  # two roundups are one story only as near copies
@@ -69,13 +72,14 @@ class StoryIndex:
 
     settings: StorySettings = field(default_factory=StorySettings)
     _recent: deque[_Seen] = field(default_factory=deque)
-    _df: Counter[str] = field(default_factory=Counter)
-    _docs: int = 0
+    _df: Counter[str] = field(default_factory=Counter)  # the articles kept that have each piece
+    _docs: int = 0  # the articles kept
     # the same text or URL -> (its story, the newest article kept that has it); forgotten with that article
     _by_print: dict[str, tuple[int, int]] = field(default_factory=dict)
     _by_url: dict[str, tuple[int, int]] = field(default_factory=dict)
     _by_piece: dict[str, deque[_Seen]] = field(default_factory=dict)  # a specific piece -> who has it, oldest first
     _members: dict[int, deque[_Seen]] = field(default_factory=dict)  # story -> its members kept, oldest first
+    _by_key: dict[int, _Seen] = field(default_factory=dict)  # article key -> its entry, while kept
     _added: int = 0
     _next: int = 1
 
@@ -137,6 +141,7 @@ class StoryIndex:
         seen = _Seen(key, when, found, story, fuzz, self._added, when)
         self._recent.append(seen)
         self._members.setdefault(story, deque()).append(seen)
+        self._by_key[key] = seen
         for piece in found.pieces:
             if specific(piece):
                 self._by_piece.setdefault(piece, deque()).append(seen)
@@ -162,12 +167,42 @@ class StoryIndex:
         return {seen.story for p in found.pieces if specific(p) for seen in self._by_piece.get(p, ())}
 
     def _forget(self, gone: _Seen) -> None:
-        """``gone`` leaves the lists that find candidates and members. It is the oldest in each:
-        they grow in the order articles are added, and the oldest added leaves first."""
+        """``gone`` leaves the document counts and the lists that find candidates and members. It
+        is the oldest in each list: they grow in the order articles are added, and the oldest added
+        leaves first."""
+        self._docs -= 1
+        self._df.subtract(gone.evidence.pieces)
         for piece in gone.evidence.pieces:
+            if not self._df[piece]:
+                del self._df[piece]
             if specific(piece):
                 _leave(self._by_piece, piece, gone)
         _leave(self._members, gone.story, gone)
+        if self._by_key.get(gone.key) is gone:
+            del self._by_key[gone.key]
+
+    def move(self, key: int, story: int) -> None:
+        """Article ``key`` belongs to ``story`` after all (another process placed it first, or
+        this one's write of it was lost): its entry moves there, in its place by age, and the
+        text and URL it was the first of go with it. Nothing else is re-clustered."""
+        seen = self._by_key.get(key)
+        if seen is None or seen.story == story:
+            return
+        old, group = seen.story, self._members[seen.story]
+        group.remove(seen)
+        if not group:
+            del self._members[old]
+        seen.story = story
+        members = self._members.setdefault(story, deque())
+        members.insert(bisect.bisect([m.order for m in members], seen.order), seen)
+        self._next = max(self._next, story + 1)
+        for known, value in ((self._by_print, seen.evidence.fingerprint), (self._by_url, seen.evidence.url)):
+            if value and known.get(value, (0, 0))[0] == old:
+                known[value] = (story, known[value][1])
+
+    def __len__(self) -> int:
+        """The articles kept."""
+        return len(self._recent)
 
     def members(self) -> Mapping[int, int]:
         """Article key -> story, for the articles still in the window."""

@@ -28,7 +28,7 @@ from .storyeval import Pairs, StorySets, cluster, pair_figures, read_story_sets
 __all__ = ["GRID", "StoryCrossValidation", "cross_validate_stories", "format_story_cross_validation"]
 
 PRECISION_GOAL = 0.9
-GRID: tuple[tuple[float, float], ...] = tuple((w, t) for w in (3.0, 4.0, 5.0) for t in (0.25, 0.3, 0.35))
+GRID: tuple[tuple[float, float], ...] = tuple((w, t) for w in (3.0, 4.0, 5.0) for t in (0.2, 0.25, 0.3))
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+from sqlalchemy import Connection
+
 from .settings import TranslationSettings
 from .storage import Store, storyrows
 from .stories import StoryIndex, StorySettings
@@ -28,6 +30,7 @@ BATCH = 500
 TRANSLATION_WAIT = timedelta(hours=2)  # a translation run takes minutes; a backlog no longer holds stories back
 SEED_DAYS = 21  # the window, widened for late arrivals
 SKEW = timedelta(days=1)  # a published date this far past the fetch is the feed's error
+SEED_MARGIN = 100  # ids below the cursor read again: a lower id may commit after a higher one
 
 
 def story_time(row: storyrows.StoryRow) -> datetime:
@@ -54,45 +57,61 @@ class StoryRun:
 class StoryStage:
     """The story stage of one process: its index lives as long as the process, so each run reads
     only what is new (articles given a story since, by this process or another; then those
-    without one). Not shared between threads."""
+    without one). One stage at a time places stories (each batch is one transaction under the
+    store's story lock), and it first takes in what the others placed: where the store gave an
+    article another story than this index did (another process was first, or this one's write was
+    lost), the store's story stands. Not shared between threads."""
 
     def __init__(self, settings: StorySettings | None = None) -> None:
         self.index = StoryIndex(settings or StorySettings())
         self._seen = 0  # every article up to this id that has a story is held (or too old to matter)
-        self._held: dict[int, int] = {}  # articles above it held, and the story each was given
+        self._held: dict[int, int] = {}  # articles above it held (less a margin), and the story each has
 
     def run(self, store: Store, now: datetime, wait: timedelta = timedelta(0)) -> StoryRun:
         """Give every article without a story its story; one waiting for its translation, fetched
         less than ``wait`` ago, waits (see :func:`translation_wait`)."""
         since = now - timedelta(days=SEED_DAYS)
         waiting_since = now - wait if wait > timedelta(0) else None
-        # read first: every article below it has its story now, so the seeds read next include it
-        first_open = store.run(storyrows.first_unassigned)
-        seeds = store.run(lambda c: storyrows.seeds(c, since, self._seen))
-        fresh = (r for r in seeds if r.id not in self._held and story_time(r) >= since)
-        for row in sorted(fresh, key=lambda r: (story_time(r), r.id)):
-            self._hold(row, row.story)  # (a feed's wrong date in the future is no reason to seed it forever)
         assigned = joined = 0
-        while pending := store.run(lambda c: storyrows.unassigned(c, BATCH, waiting_since)):
-            stories: dict[int, int] = {}
-            for row in sorted(pending, key=lambda r: (story_time(r), r.id)):
-                stories[row.id] = self._hold(row, None)
-                joined += stories[row.id] != row.id
-            store.run(partial(storyrows.assign, stories=stories), write=True)
-            assigned += len(stories)
-        # an article waiting for its translation, held back here, may be placed by another process:
-        # the seeds go on from below it, so this index takes it in then
-        self._seen = max(self._seen, first_open - 1)
-        self._held = {k: v for k, v in self._held.items() if k > self._seen}
+        while True:
+            placed, joining = store.run(partial(self._batch, since=since, waiting_since=waiting_since), write=True)
+            assigned, joined = assigned + placed, joined + joining
+            if placed < BATCH:
+                break
         left = 0 if waiting_since is None else store.run(lambda c: storyrows.waiting(c, waiting_since))
         if assigned or left:
             log.info("stories: %d article(s) placed, %d joining a story already told; %d wait for their translation",
                      assigned, joined, left)
         return StoryRun(assigned, joined, left)
 
+    def _batch(self, conn: Connection, since: datetime, waiting_since: datetime | None) -> tuple[int, int]:
+        """One transaction: what the others placed taken in, then up to ``BATCH`` articles placed.
+        Run again whole after a lost connection: what it held stays held, with its story."""
+        storyrows.lock(conn)
+        # read first: every article below it has its story, so the seeds read next include it
+        first_open = storyrows.first_unassigned(conn)
+        seeds = storyrows.seeds(conn, since, self._seen - SEED_MARGIN)
+        for row in sorted(seeds, key=lambda r: (story_time(r), r.id)):
+            if row.story is not None and self._held.get(row.id, row.story) != row.story:
+                self.index.move(row.id, row.story)  # the store's story stands
+                self._held[row.id] = row.story
+            elif row.id not in self._held and story_time(row) >= since:
+                self._hold(row, row.story)  # (a feed's wrong date in the future is no reason to seed it forever)
+        # an article waiting for its translation, held back here, may be placed by another process:
+        # the seeds go on from below it (less a margin: PostgreSQL may commit a lower id later)
+        self._seen = max(self._seen, first_open - 1)
+        self._held = {k: v for k, v in self._held.items() if k > self._seen - SEED_MARGIN}
+        stories: dict[int, int] = {}
+        joined = 0
+        for row in sorted(storyrows.unassigned(conn, BATCH, waiting_since), key=lambda r: (story_time(r), r.id)):
+            stories[row.id] = self._hold(row, None)
+            joined += stories[row.id] != row.id
+        storyrows.assign(conn, stories)
+        return len(stories), joined
+
     def _hold(self, row: storyrows.StoryRow, story: int | None) -> int:
         """The story of an article, held in the index once (an assignment whose write failed is
-        written again by the next run, with the story it was given)."""
+        written again by the next run, with the story it was given, unless another took it first)."""
         if row.id in self._held:
             return self._held[row.id]
         english = (row.title_en or "", row.text_en or "") if row.title_en or row.text_en else None

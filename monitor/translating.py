@@ -153,8 +153,11 @@ class BackgroundTranslator:
     async def _runs(self) -> None:
         while True:
             self._again = False
-            await self.run()
-            if self._then is not None:
+            try:
+                await self.run()
+            except MonitorError as exc:  # the store busy, say: what waits is translated by the next run
+                log.error("background translation: %s", exc)
+            if self._then is not None:  # a failed run holds no story back
                 try:
                     self._then()
                 except MonitorError as exc:  # the store busy, say: the next run places them

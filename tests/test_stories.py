@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import sqlite3
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -184,6 +186,9 @@ def test_what_the_index_forgets_it_forgets_whole() -> None:
     kept = index.members()  # and the lists that find candidates hold the kept articles only
     assert {s.key for held in index._by_piece.values() for s in held} <= set(kept)
     assert sorted(s.key for group in index._members.values() for s in group) == sorted(kept)
+    # rarity is counted over the kept articles: nothing of the ones gone stays in the counts
+    assert index._docs == len(kept) and index._df == Counter(p for s in index._recent for p in s.evidence.pieces)
+    assert "name:arsenal" not in index._df and index.weight("name:arsenal") > index.weight("name:stockholm")
 
 
 def test_fetch_places_articles_in_stories_and_export_carries_them(fetched_template, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -270,7 +275,8 @@ class _FullScan(StoryIndex):
 
 def test_the_inverted_index_assigns_as_a_full_scan_would() -> None:
     """Random streams (undated articles, dates going back and jumping months, month-only dates,
-    known and colliding story ids, repeated texts and URLs, roundups, everyday names): the
+    known and colliding story ids, repeated texts and URLs, roundups, everyday names, articles
+    moved to another story): the
     candidates the inverted index finds give the same story as scoring every story kept."""
     vocabulary = [f"name:x{i}" for i in range(12)] + ["name:nvidia", "name:huawei", "code:H20", "num:10"]
     for seed in range(40):
@@ -289,10 +295,17 @@ def test_the_inverted_index_assigns_as_a_full_scan_would() -> None:
             new = rng.choice([None, None, i + 1000, rng.randint(1, 50)])
             fuzz = rng.choice([0.0, 0.0, 15.0])
             assert fast.add(i, when, found, known, fuzz, new) == full.add(i, when, found, known, fuzz, new), (seed, i)
+            if rng.random() < 0.05:  # the store says another process placed one elsewhere
+                moved, to = rng.choice(list(fast.members())), rng.randint(1, 60)
+                fast.move(moved, to)
+                full.move(moved, to)
+                assert fast.members()[moved] == to
         kept = fast.members()
         with_specific = {s.key for s in fast._recent if any(specific(p) for p in s.evidence.pieces)}
         assert {s.key for held in fast._by_piece.values() for s in held} == with_specific
         assert sorted(s.key for group in fast._members.values() for s in group) == sorted(kept)
+        assert all([s.order for s in group] == sorted(s.order for s in group) for group in fast._members.values())
+        assert all(s.story == story for story, group in fast._members.items() for s in group)
 
 
 def test_an_undated_article_does_not_stop_the_index_from_forgetting() -> None:
@@ -418,11 +431,57 @@ def test_an_article_held_back_here_and_placed_by_another_worker_is_taken_in(tmp_
         en = store.save_article(article("en", *SMC_EN, DAY + timedelta(hours=1), "en"))
         run = a.run(store, DAY + timedelta(hours=1), wait)
         assert (run.assigned, run.joined) == (1, 1) and store.article(en).story == store.article(zh).story == zh
-        assert len([k for k, s in a.index.members().items() if s == zh]) == 2  # each held once
+        assert len(a.index) == 4  # each held once: the football, the Chinese, the markets, the English report
 
-        store.save_article(article("again", "Copy: " + SMC_EN[0], SMC_EN[1], DAY + timedelta(hours=2), "en"))
-        with Store(tmp_path / "m.sqlite3", read_only=True) as reader, pytest.raises(MonitorError):
-            a.run(reader, DAY + timedelta(hours=2), wait)  # placed in the index, but its write fails
-        before = len(a.index.members())
+        again = store.save_article(article("again", "Copy: " + SMC_EN[0], SMC_EN[1], DAY + timedelta(hours=2), "en"))
+        with sqlite3.connect(tmp_path / "m.sqlite3") as raw:  # the disk fills as the stories are written
+            raw.execute("CREATE TRIGGER full BEFORE UPDATE OF story ON articles BEGIN "
+                        "SELECT RAISE(ABORT, 'database or disk is full'); END")
+        with pytest.raises(MonitorError, match="disk is full"):
+            a.run(store, DAY + timedelta(hours=2), wait)  # placed in the index, but its write fails
+        with sqlite3.connect(tmp_path / "m.sqlite3") as raw:
+            raw.execute("DROP TRIGGER full")
+        assert len(a.index) == 5 and store.article(again).story is None
         assert a.run(store, DAY + timedelta(hours=2), wait).assigned == 1
-        assert len(a.index.members()) == before  # written again, not held twice
+        assert len(a.index) == 5 and store.article(again).story == zh  # written again, not held twice
+
+
+def test_where_another_worker_placed_an_article_first_its_story_stands(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A (monitor fetch, no wait) places the Chinese report as a story of its own, but its write
+    fails; B waits for the translation and places it with the English report. A's next run takes
+    the store's story: a copy of the Chinese report joins the English one, not A's lost story."""
+    from monitor.errors import MonitorError
+    from monitor.models import Article, LanguageResult, TextSource, TranslationState
+    from monitor.storage import Store
+    from monitor.storyrun import TRANSLATION_WAIT, StoryStage
+
+    def article(key: str, title: str, text: str, fetched: datetime, language: str) -> Article:
+        return Article(key=key, feed_url="https://f.example/feed", feed_name="f", url=f"https://f.example/{key}",
+                       title=title, text=text, text_source=TextSource.PAGE, published=fetched, fetched=fetched,
+                       language=LanguageResult(language, 1.0, "t"),
+                       translation=TranslationState.NOT_NEEDED if language == "en" else TranslationState.PENDING)
+
+    with Store(tmp_path / "m.sqlite3") as store:
+        a, b = StoryStage(), StoryStage()
+        store.save_article(article("f", "Football results", "Arsenal won against Chelsea. " * 5, DAY, "en"))
+        en = store.save_article(article("en", *SMC_EN, DAY, "en"))
+        a.run(store, DAY)
+        b.run(store, DAY, TRANSLATION_WAIT)
+        zh = store.save_article(article("zh", *SMC_ZH, DAY + timedelta(minutes=1), "zh-Hans"))
+        with sqlite3.connect(tmp_path / "m.sqlite3") as raw:
+            raw.execute("CREATE TRIGGER busy BEFORE UPDATE OF story ON articles BEGIN "
+                        "SELECT RAISE(ABORT, 'database or disk is full'); END")
+        with pytest.raises(MonitorError):
+            a.run(store, DAY + timedelta(minutes=1))
+        with sqlite3.connect(tmp_path / "m.sqlite3") as raw:
+            raw.execute("DROP TRIGGER busy")
+        assert a.index.members()[zh] == zh  # A's own story, never written
+        store.set_translation(zh, TranslationState.DONE, SMC_ZH_EN[0], None)
+        b.run(store, DAY + timedelta(minutes=5), TRANSLATION_WAIT)
+        assert store.article(zh).story == en  # B was first: with the English report
+        copy = store.save_article(article("zh-copy", "转载：" + SMC_ZH[0], SMC_ZH[1], DAY + timedelta(minutes=10),
+                                          "zh-Hans"))
+        assert a.run(store, DAY + timedelta(minutes=10)).assigned == 1
+        assert store.article(copy).story == store.article(zh).story == en
+        assert a.index.members()[zh] == en and len(a.index) == 4
+

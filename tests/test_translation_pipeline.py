@@ -173,3 +173,41 @@ def test_the_background_translator_calls_back_on_the_loop_after_each_run(
         loop_thread = asyncio.run(scenario())
     assert background.runs == 2 and threads == [loop_thread, loop_thread]
     assert "after translation: the database is locked" in caplog.text
+
+
+def test_a_failed_background_run_still_places_stories(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The translation run itself fails (its store is a file that is no database): the error is
+    logged, the callback still runs (a failed translation holds no story back), and the next
+    request translates again."""
+    import asyncio
+    import logging
+    from datetime import UTC, datetime
+
+    from monitor.settings import TranslationSettings
+    from monitor.storage import Store
+    from monitor.translating import BackgroundTranslator
+    from monitor.translation import Translator
+
+    good, bad, models = tmp_path / "m.sqlite3", tmp_path / "broken.sqlite3", tmp_path / "no-models"
+    Store(good).close()
+    bad.write_bytes(b"this is not a database, it only has the name of one" * 100)
+    opened: list[Path] = []
+
+    def open_parts() -> tuple[Store, Translator]:
+        opened.append(bad if not opened else good)
+        return Store(opened[-1]), Translator(models)
+
+    background = BackgroundTranslator(open_parts, TranslationSettings(models), lambda: datetime(2026, 1, 1, tzinfo=UTC))
+    called: list[int] = []
+
+    async def scenario() -> None:
+        background.then(lambda: called.append(background.runs))
+        for _ in range(2):
+            background.request()
+            await background.drain()
+        await background.aclose()
+
+    with caplog.at_level(logging.ERROR, logger="monitor.translating"):
+        asyncio.run(scenario())
+    assert called == [1, 2] and opened == [bad, good]
+    assert "background translation: " in caplog.text and str(bad) in caplog.text

@@ -133,6 +133,7 @@ class Runtime:
         now = self.clock()
         if not digest_due(last.sent_at if last else None, now, d.time, d.timezone):
             return "already sent for this slot; nothing to do"
+        self._stories.run(self.store, now)  # the digest is the deadline: every article in its story
         outcome = await deliver_digest(self.store, self.config, self.mailer, now, offload=asyncio.to_thread)
         if not outcome.sent:
             return "nothing flagged since the last one; not sent (digest.empty: skip)"

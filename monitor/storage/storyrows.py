@@ -13,7 +13,9 @@ from ..models import TranslationState
 from .schema import articles
 from .search import article_date
 
-__all__ = ["StoryRow", "assign", "first_unassigned", "seeds", "unassigned", "waiting"]
+__all__ = ["StoryRow", "assign", "first_unassigned", "lock", "seeds", "unassigned", "waiting"]
+
+_LOCK_KEY = 0x6D6F6E73  # "mons": the PostgreSQL advisory lock of the story stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,13 @@ def _rows(conn: sa.Connection, query: sa.Select[tuple[object, ...]]) -> list[Sto
         out.append(StoryRow(int(r["id"]), r["title"], r["text"], r["url"], r["published"] or r["fetched"],
                             r["story"], r["language"], r["fetched"], r["title_en"], r["text_en"]))
     return out
+
+
+def lock(conn: sa.Connection) -> None:
+    """One story stage at a time, until the transaction ends: on PostgreSQL an advisory lock (other
+    writers go on); SQLite's write transaction (``BEGIN IMMEDIATE``) already holds the only write lock."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
 
 
 def unassigned(conn: sa.Connection, limit: int, waiting_since: datetime | None = None) -> list[StoryRow]:
