@@ -83,8 +83,9 @@ def ensure_schema(app: procrastinate.App, database: str, password: str | None, *
                     _record(conn, [f.name for f in files])
                 return []
             if not done:  # made before monitor kept count: adopted only if it is the installed version's
-                _adopt(conn, app, where)
-                _record(conn, [f.name for f in files])
+                with conn.transaction():  # every name recorded, or none (a crash half-way would read as old)
+                    _adopt(conn, app, where)
+                    _record(conn, [f.name for f in files])
                 return []
             waiting = [f for f in files if f.name not in done]
             if waiting and not migrate:
